@@ -11,7 +11,7 @@
  * descending (angular data are normalised by the caller).  Rows with fewer
  * than k results are padded with id -1.
  *
- * Depends on: status.h, dataset.h (metric), kmeans.h (init).
+ * Depends on: status.h, dataset.h (metric), kmeans.h (init), search.h (modes).
  */
 #ifndef PQEVAL_QUANTIZER_H
 #define PQEVAL_QUANTIZER_H
@@ -22,6 +22,7 @@
 
 #include "pqeval/dataset.h"
 #include "pqeval/kmeans.h"
+#include "pqeval/search.h"
 #include "pqeval/status.h"
 
 #ifdef __cplusplus
@@ -29,14 +30,6 @@ extern "C" {
 #endif
 
 typedef struct pqe_quantizer pqe_quantizer; /* opaque */
-
-typedef enum pqe_search_mode {
-    PQE_SEARCH_ADC = 0, /* asymmetric: exact query against decoded base */
-    PQE_SEARCH_SDC = 1  /* symmetric: encoded query against encoded base */
-} pqe_search_mode;
-
-/* "adc", "sdc". */
-const char *pqe_search_mode_name(pqe_search_mode mode);
 
 typedef enum pqe_rotation {
     PQE_ROTATION_NONE = 0,           /* plain PQ */
