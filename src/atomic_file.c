@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char *temp_template(const char *path)
@@ -36,6 +37,18 @@ pqe_status pqe_atomic_temp_name(const char *path, char **tmp_path)
         free(tmpl);
         return st;
     }
+    /* mkstemp creates the file readable by its owner only; an output should
+     * get the permissions any new file gets under the user's umask. */
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fchmod(fd, 0666 & ~mask) != 0) {
+        pqe_status st = pqe_fail(PQE_ERR_IO, "%s: cannot set the permissions of %s: %s", path, tmpl,
+                                 strerror(errno));
+        close(fd);
+        unlink(tmpl);
+        free(tmpl);
+        return st;
+    }
     close(fd);
     *tmp_path = tmpl;
     return PQE_OK;
@@ -57,8 +70,8 @@ pqe_status pqe_atomic_open(const char *path, pqe_atomic_file *out)
     }
     out->fp = fopen(out->tmp_path, "wb");
     if (!out->fp) {
-        st = pqe_fail(PQE_ERR_IO, "%s: cannot open for writing: %s", out->tmp_path,
-                      strerror(errno));
+        st =
+            pqe_fail(PQE_ERR_IO, "%s: cannot open for writing: %s", out->tmp_path, strerror(errno));
         pqe_atomic_abort(out);
         return st;
     }

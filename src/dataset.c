@@ -27,9 +27,12 @@ pqe_status pqe_metric_parse(const char *name, pqe_metric *out)
         const char *name;
         pqe_metric metric;
     } names[] = {
-        {"euclidean", PQE_METRIC_EUCLIDEAN}, {"l2", PQE_METRIC_EUCLIDEAN},
-        {"angular", PQE_METRIC_ANGULAR},     {"cosine", PQE_METRIC_ANGULAR},
-        {"dot", PQE_METRIC_DOT},             {"ip", PQE_METRIC_DOT},
+        {"euclidean", PQE_METRIC_EUCLIDEAN},
+        {"l2", PQE_METRIC_EUCLIDEAN},
+        {"angular", PQE_METRIC_ANGULAR},
+        {"cosine", PQE_METRIC_ANGULAR},
+        {"dot", PQE_METRIC_DOT},
+        {"ip", PQE_METRIC_DOT},
         {"inner_product", PQE_METRIC_DOT},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {

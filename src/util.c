@@ -13,8 +13,8 @@ static void *alloc_checked(size_t n, size_t elem_size, const char *what, int zer
 
     if (!pqe_mul_ok(n, elem_size, &bytes)) {
         alloc_status = PQE_ERR_OVERFLOW;
-        pqe_fail(PQE_ERR_OVERFLOW, "%s: %zu elements of %zu bytes overflow the address space",
-                 what, n, elem_size);
+        pqe_fail(PQE_ERR_OVERFLOW, "%s: %zu elements of %zu bytes overflow the address space", what,
+                 n, elem_size);
         return NULL;
     }
     if (bytes == 0)

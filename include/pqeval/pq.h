@@ -72,6 +72,11 @@ bool pqe_pq_is_trained(const pqe_pq *self);
  * subspace, ties to the smaller index). */
 pqe_status pqe_pq_encode(const pqe_pq *self, const float *x, size_t n, uint8_t *codes);
 
+/* Checks that every index of n unpacked codes is below K (always true for
+ * nbits 8 and 16); PQE_ERR_DATA naming the code and subspace otherwise.
+ * decode, subspace_error, pack and search call it. */
+pqe_status pqe_pq_check_codes(const pqe_pq *self, const uint8_t *codes, size_t n);
+
 /* Decodes n codes to n x d floats. */
 pqe_status pqe_pq_decode(const pqe_pq *self, const uint8_t *codes, size_t n, float *x);
 

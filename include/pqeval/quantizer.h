@@ -11,7 +11,8 @@
  * descending (angular data are normalised by the caller).  Rows with fewer
  * than k results are padded with id -1.
  *
- * Depends on: status.h, dataset.h (metric), kmeans.h (init), search.h (modes).
+ * Depends on: status.h, dataset.h (metric), kmeans.h (init), opq.h (start),
+ * search.h (modes).
  */
 #ifndef PQEVAL_QUANTIZER_H
 #define PQEVAL_QUANTIZER_H
@@ -22,6 +23,7 @@
 
 #include "pqeval/dataset.h"
 #include "pqeval/kmeans.h"
+#include "pqeval/opq.h"
 #include "pqeval/search.h"
 #include "pqeval/status.h"
 
@@ -40,16 +42,6 @@ typedef enum pqe_rotation {
 /* "pq", "opq-p", "opq-np". */
 const char *pqe_rotation_name(pqe_rotation rotation);
 pqe_status pqe_rotation_parse(const char *name, pqe_rotation *out);
-
-typedef enum pqe_opq_start {
-    PQE_OPQ_START_PARAMETRIC = 0, /* start OPQ_NP from the OPQ_P rotation (the paper's advice) */
-    PQE_OPQ_START_IDENTITY = 1    /* start from the identity (as FAISS's OPQMatrix does) */
-} pqe_opq_start;
-
-enum {
-    PQE_OPQ_OUTER_ITERS_DEFAULT = 25, /* FAISS's OPQMatrix niter */
-    PQE_OPQ_INNER_ITERS_DEFAULT = 4   /* k-means iterations per outer step (FAISS: niter_pq 4) */
-};
 
 /* Everything that defines one of our quantizers. */
 typedef struct pqe_quantizer_config {
@@ -98,11 +90,22 @@ size_t pqe_quantizer_code_bytes(const pqe_quantizer *self);
 double pqe_quantizer_code_bits(const pqe_quantizer *self);
 
 /* Encodes n vectors into n * code_bytes bytes; decodes back to n x dim
- * floats in the ORIGINAL space (rotation undone).  */
+ * floats in the ORIGINAL space (rotation undone).  For a FAISS index these
+ * are its standalone codec (sa_encode/sa_decode); an index without one
+ * (code_bytes 0) fails with PQE_ERR_UNSUPPORTED and FAISS's message. */
 pqe_status pqe_quantizer_encode(const pqe_quantizer *self, const float *x, size_t n,
                                 uint8_t *codes);
 pqe_status pqe_quantizer_decode(const pqe_quantizer *self, const uint8_t *codes, size_t n,
                                 float *out);
+
+/* Quantizes n vectors and writes their reconstructions (n x dim, original
+ * space): decode(encode(x)) where the quantizer has a standalone codec;
+ * for a FAISS index without one (fast-scan), by adding x to a copy of the
+ * trained index and reconstructing from it.  Fails with
+ * PQE_ERR_UNSUPPORTED, carrying FAISS's message, if neither works.  This is
+ * the call to measure distortion with. */
+pqe_status pqe_quantizer_reconstruct(const pqe_quantizer *self, const float *x, size_t n,
+                                     float *out);
 
 /* Top-k of n_queries queries against the added database.  ids and
  * distances are n_queries x k, caller-allocated.  Fails with
@@ -122,6 +125,11 @@ size_t pqe_quantizer_n_sub(const pqe_quantizer *self);
 /* Adds to sub_err[m] the summed squared error of n vectors in subspace m. */
 pqe_status pqe_quantizer_subspace_error(const pqe_quantizer *self, const float *x, size_t n,
                                         double *sub_err);
+
+/* The dimension and metric the quantizer was made for. */
+size_t pqe_quantizer_dim(const pqe_quantizer *self);
+pqe_metric pqe_quantizer_metric(const pqe_quantizer *self);
+bool pqe_quantizer_is_trained(const pqe_quantizer *self);
 
 /* A short name: "PQ16x8", "OPQ-P16x8", "OPQ-NP16x8", "faiss:OPQ16,PQ16". */
 const char *pqe_quantizer_name(const pqe_quantizer *self);

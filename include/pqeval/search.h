@@ -9,7 +9,8 @@
  *
  * Distances: squared L2 for PQE_METRIC_EUCLIDEAN (ascending), inner product
  * for DOT and ANGULAR (descending).  Ties are ordered by smaller id, so
- * results are deterministic.  Rows are padded with id -1 if k > n_codes.
+ * results are deterministic.  Rows are padded with id -1 if k > n_codes
+ * (distance +INFINITY for L2, -INFINITY for inner products).
  *
  * Depends on: pq.h, dataset.h (metric), status.h; OpenMP over queries.
  */

@@ -1,0 +1,419 @@
+/* kmeans.c - seeded Lloyd k-means for PQ codebooks.
+ *
+ * Algorithm: S. Lloyd, "Least squares quantization in PCM", IEEE Trans.
+ * Inf. Theory 28(2), 1982; initialisation by k-means++ from D. Arthur and
+ * S. Vassilvitskii, "k-means++: the advantages of careful seeding", SODA
+ * 2007, or by k distinct training points drawn at random (FAISS's default).
+ *
+ * Choices, and why:
+ * 1. Assignment computes |x|^2 - 2 x.c + |c|^2 with ONE sgemm per block of
+ *    points (the point norms are computed once, the centroid norms once per
+ *    iteration).  Blocks keep the dot-product buffer at a few MiB whatever
+ *    n and k are.  The argmin over each block's rows runs on OpenMP threads;
+ *    the sgemm itself is threaded by OpenBLAS.  Ties go to the smaller
+ *    centroid index; distances that round below zero are clamped to 0.
+ * 2. The energy of iteration i is the mean squared distance of the points
+ *    to the centroids they were assigned to in that iteration, i.e. before
+ *    the update (as FAISS reports it).  Lloyd never increases it, except by
+ *    the tiny perturbation of a split (below) and rounding.
+ * 3. Centroid sums are accumulated sequentially in double: the result is the
+ *    same for every thread count, so a seed fixes the centroids.
+ * 4. Empty clusters: the largest cluster is split, FAISS's way -- its
+ *    centroid is copied into the empty slot and both are pushed apart by a
+ *    relative 1/1024 in alternating directions per coordinate; the larger
+ *    cluster's count is halved between them.  There is no division by an
+ *    empty count and no NaN: with n >= k a cluster of at least two points
+ *    always exists when one is empty.  (Choosing the cluster to split with
+ *    probability proportional to its size, as FAISS does, was not taken: the
+ *    largest is deterministic and is what the design asks for.)
+ * 5. Subsampling to max_points_per_centroid * k points uses the seed, as in
+ *    FAISS (which draws a random permutation for it).
+ *
+ * Depends on: status.h, rng.h, util.h; CBLAS (OpenBLAS) and OpenMP.
+ */
+#include "pqeval/kmeans.h"
+
+#include <cblas.h> /* cblas_sgemm: the dot products of the assignment step */
+#include <float.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pqeval/rng.h"
+#include "util.h"
+
+/* Dot-product buffer size, in floats, for one block of the assignment. */
+enum { KMEANS_BLOCK_FLOATS = 1 << 20, KMEANS_BLOCK_MAX_POINTS = 4096 };
+
+/* Relative perturbation of a split centroid (FAISS's EPS). */
+#define KMEANS_SPLIT_EPS (1.0f / 1024.0f)
+
+pqe_kmeans_params pqe_kmeans_params_default(size_t k)
+{
+    pqe_kmeans_params p;
+    memset(&p, 0, sizeof p);
+    p.k = k;
+    p.n_iters = PQE_KMEANS_ITERS_DEFAULT;
+    p.init = PQE_KMEANS_INIT_RANDOM;
+    p.seed = 1234;
+    p.max_points_per_centroid = PQE_KMEANS_MAX_POINTS_PER_CENTROID;
+    p.n_threads = 0;
+    return p;
+}
+
+void pqe_kmeans_result_free(pqe_kmeans_result *result)
+{
+    if (!result)
+        return;
+    free(result->energy);
+    memset(result, 0, sizeof *result);
+}
+
+static int thread_count(int n_threads)
+{
+    return n_threads > 0 ? n_threads : omp_get_max_threads();
+}
+
+/* Squared norms of n rows of dimension dim. */
+static void row_norms(const float *x, size_t n, size_t dim, float *norms, int n_threads)
+{
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        const float *row = x + i * dim;
+        float s = 0;
+        for (size_t j = 0; j < dim; j++)
+            s += row[j] * row[j];
+        norms[i] = s;
+    }
+}
+
+/* The points per block so that block * k floats stay within the buffer. */
+static size_t block_points(size_t n, size_t k)
+{
+    size_t b = KMEANS_BLOCK_FLOATS / (k ? k : 1);
+    if (b < 16)
+        b = 16;
+    if (b > KMEANS_BLOCK_MAX_POINTS)
+        b = KMEANS_BLOCK_MAX_POINTS;
+    if (b > n)
+        b = n;
+    return b ? b : 1;
+}
+
+/* The assignment step over all points: nearest centroid and its squared
+ * distance.  x_norms and c_norms are the squared row norms; dots is a
+ * buffer of block_points(n, k) * k floats.  Returns the summed distance. */
+static double assign_blocks(const float *x, const float *x_norms, size_t n, size_t dim,
+                            const float *centroids, const float *c_norms, size_t k, float *dots,
+                            int64_t *assign, float *dist2, int n_threads)
+{
+    size_t bs = block_points(n, k);
+    double total = 0;
+
+    for (size_t i0 = 0; i0 < n; i0 += bs) {
+        size_t nb = n - i0 < bs ? n - i0 : bs;
+        double block_total = 0;
+
+        /* dots = X_block * C^T, nb x k */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)dim, 1.0f,
+                    x + i0 * dim, (int)dim, centroids, (int)dim, 0.0f, dots, (int)k);
+
+#pragma omp parallel for num_threads(n_threads) schedule(static) reduction(+ : block_total)
+        for (size_t i = 0; i < nb; i++) {
+            const float *row = dots + i * k;
+            float xn = x_norms[i0 + i];
+            float best = INFINITY;
+            size_t best_c = 0;
+            for (size_t c = 0; c < k; c++) {
+                float d = xn - 2.0f * row[c] + c_norms[c];
+                if (d < best) {
+                    best = d;
+                    best_c = c;
+                }
+            }
+            if (!(best > 0)) /* rounding can push a zero distance below zero */
+                best = 0;
+            assign[i0 + i] = (int64_t)best_c;
+            if (dist2)
+                dist2[i0 + i] = best;
+            block_total += best;
+        }
+        total += block_total;
+    }
+    return total;
+}
+
+/* Checks that every value is finite, naming the first bad row and column. */
+static pqe_status check_finite(const float *x, size_t n, size_t dim)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float *row = x + i * dim;
+        for (size_t j = 0; j < dim; j++) {
+            if (!isfinite(row[j]))
+                return pqe_fail(PQE_ERR_DATA,
+                                "k-means input: row %zu, column %zu is %g (not finite)", i, j,
+                                (double)row[j]);
+        }
+    }
+    return PQE_OK;
+}
+
+/* k-means++ seeding: the first centroid uniformly, each next one with
+ * probability proportional to the squared distance to the nearest centroid
+ * chosen so far.  If every point coincides with a chosen centroid, the next
+ * one is drawn uniformly. */
+static pqe_status init_plusplus(const float *x, size_t n, size_t dim, size_t k, pqe_rng *rng,
+                                float *centroids, int n_threads)
+{
+    double *mind = pqe_alloc_array(n, sizeof *mind, "k-means++ distances");
+    if (!mind)
+        return pqe_alloc_status();
+
+    size_t first = (size_t)pqe_rng_below(rng, n);
+    memcpy(centroids, x + first * dim, dim * sizeof *centroids);
+    for (size_t c = 1; c <= k; c++) {
+        const float *last = centroids + (c - 1) * dim;
+        double total = 0;
+
+        /* Fold the newest centroid into the nearest distances. */
+#pragma omp parallel for num_threads(n_threads) schedule(static) reduction(+ : total)
+        for (size_t i = 0; i < n; i++) {
+            const float *row = x + i * dim;
+            double d = 0;
+            for (size_t j = 0; j < dim; j++) {
+                double t = (double)row[j] - (double)last[j];
+                d += t * t;
+            }
+            if (c == 1 || d < mind[i])
+                mind[i] = d;
+            total += mind[i];
+        }
+        if (c == k)
+            break;
+
+        /* Draw the next centroid. */
+        size_t pick = n - 1;
+        if (total > 0) {
+            double r = pqe_rng_uniform(rng) * total, acc = 0;
+            for (size_t i = 0; i < n; i++) {
+                acc += mind[i];
+                if (r < acc && mind[i] > 0) {
+                    pick = i;
+                    break;
+                }
+            }
+            /* Rounding may leave r beyond the last sum: take the last point
+             * with a positive weight. */
+            if (!(r < acc)) {
+                while (pick > 0 && !(mind[pick] > 0))
+                    pick--;
+            }
+        } else {
+            pick = (size_t)pqe_rng_below(rng, n);
+        }
+        memcpy(centroids + c * dim, x + pick * dim, dim * sizeof *centroids);
+    }
+    free(mind);
+    return PQE_OK;
+}
+
+/* The update step: centroids become the means of their points (sums in
+ * double, sequential, so the result does not depend on the threads); then
+ * empty clusters are re-seeded by splitting the largest.  Returns the
+ * number of clusters re-seeded. */
+static size_t update_centroids(const float *x, size_t n, size_t dim, const int64_t *assign,
+                               size_t k, double *sums, size_t *counts, float *centroids)
+{
+    size_t n_empty = 0;
+
+    memset(sums, 0, k * dim * sizeof *sums);
+    memset(counts, 0, k * sizeof *counts);
+    for (size_t i = 0; i < n; i++) {
+        size_t c = (size_t)assign[i];
+        const float *row = x + i * dim;
+        double *s = sums + c * dim;
+        counts[c]++;
+        for (size_t j = 0; j < dim; j++)
+            s[j] += row[j];
+    }
+    for (size_t c = 0; c < k; c++) {
+        if (counts[c] == 0)
+            continue;
+        double inv = 1.0 / (double)counts[c];
+        for (size_t j = 0; j < dim; j++)
+            centroids[c * dim + j] = (float)(sums[c * dim + j] * inv);
+    }
+
+    /* Split the largest cluster into each empty one. */
+    for (size_t c = 0; c < k; c++) {
+        if (counts[c] != 0)
+            continue;
+        size_t big = 0;
+        for (size_t b = 1; b < k; b++) {
+            if (counts[b] > counts[big])
+                big = b;
+        }
+        float *dst = centroids + c * dim, *src = centroids + big * dim;
+        memcpy(dst, src, dim * sizeof *dst);
+        for (size_t j = 0; j < dim; j++) {
+            if (j % 2 == 0) {
+                dst[j] *= 1 + KMEANS_SPLIT_EPS;
+                src[j] *= 1 - KMEANS_SPLIT_EPS;
+            } else {
+                dst[j] *= 1 - KMEANS_SPLIT_EPS;
+                src[j] *= 1 + KMEANS_SPLIT_EPS;
+            }
+        }
+        counts[c] = counts[big] / 2;
+        counts[big] -= counts[c];
+        n_empty++;
+    }
+    return n_empty;
+}
+
+pqe_status pqe_kmeans(const float *x, size_t n, size_t dim, const pqe_kmeans_params *params,
+                      float *centroids, pqe_kmeans_result *result)
+{
+    pqe_status st = PQE_OK;
+    size_t k = params ? params->k : 0;
+    float *sub = NULL, *x_norms = NULL, *c_norms = NULL, *dots = NULL;
+    int64_t *assign = NULL;
+    double *sums = NULL, *energy = NULL;
+    size_t *counts = NULL, *pick = NULL;
+    size_t n_empty_fixed = 0;
+    int n_threads;
+    pqe_rng rng;
+
+    if (result)
+        memset(result, 0, sizeof *result);
+    if (!params || !x || !centroids)
+        return pqe_fail(PQE_ERR_PARAM, "k-means: missing input, parameters or output");
+    if (dim == 0 || k == 0 || params->n_iters == 0)
+        return pqe_fail(PQE_ERR_PARAM,
+                        "k-means: dimension %zu, k %zu and iterations %u must all be positive", dim,
+                        k, params->n_iters);
+    if (n < k)
+        return pqe_fail(PQE_ERR_PARAM, "k-means: %zu points are fewer than the k = %zu centroids",
+                        n, k);
+    if (params->init != PQE_KMEANS_INIT_RANDOM && params->init != PQE_KMEANS_INIT_PLUSPLUS)
+        return pqe_fail(PQE_ERR_PARAM, "k-means: unknown initialisation %d", (int)params->init);
+    if (k > INT32_MAX || dim > INT32_MAX)
+        return pqe_fail(PQE_ERR_PARAM, "k-means: k %zu or dimension %zu too large for BLAS", k,
+                        dim);
+    st = check_finite(x, n, dim);
+    if (st != PQE_OK)
+        return st;
+
+    n_threads = thread_count(params->n_threads);
+    pqe_rng_seed(&rng, params->seed);
+
+    /* Subsample to max_points_per_centroid * k points, as FAISS does. */
+    size_t limit;
+    if (params->max_points_per_centroid > 0 &&
+        pqe_mul_ok(params->max_points_per_centroid, k, &limit) && n > limit) {
+        pick = pqe_alloc_array(limit, sizeof *pick, "k-means subsample");
+        sub = pqe_alloc_array(limit, dim * sizeof *sub, "k-means subsample");
+        if (!pick || !sub) {
+            st = pqe_alloc_status();
+            goto cleanup;
+        }
+        pqe_rng_sample(&rng, n, limit, pick);
+        for (size_t i = 0; i < limit; i++)
+            memcpy(sub + i * dim, x + pick[i] * dim, dim * sizeof *sub);
+        x = sub;
+        n = limit;
+    }
+
+    x_norms = pqe_alloc_array(n, sizeof *x_norms, "k-means point norms");
+    c_norms = pqe_alloc_array(k, sizeof *c_norms, "k-means centroid norms");
+    dots = pqe_alloc_array(block_points(n, k), k * sizeof *dots, "k-means dot products");
+    assign = pqe_alloc_array(n, sizeof *assign, "k-means assignment");
+    sums = pqe_alloc_array(k, dim * sizeof *sums, "k-means sums");
+    counts = pqe_alloc_array(k, sizeof *counts, "k-means counts");
+    energy = pqe_calloc_array(params->n_iters, sizeof *energy, "k-means energy");
+    if (!x_norms || !c_norms || !dots || !assign || !sums || !counts || !energy) {
+        st = pqe_alloc_status();
+        goto cleanup;
+    }
+
+    /* Initialisation. */
+    if (params->init == PQE_KMEANS_INIT_PLUSPLUS) {
+        st = init_plusplus(x, n, dim, k, &rng, centroids, n_threads);
+        if (st != PQE_OK)
+            goto cleanup;
+    } else {
+        if (!pick) {
+            pick = pqe_alloc_array(k, sizeof *pick, "k-means initial points");
+            if (!pick) {
+                st = pqe_alloc_status();
+                goto cleanup;
+            }
+        }
+        pqe_rng_sample(&rng, n, k, pick);
+        for (size_t c = 0; c < k; c++)
+            memcpy(centroids + c * dim, x + pick[c] * dim, dim * sizeof *centroids);
+    }
+
+    /* Lloyd iterations. */
+    row_norms(x, n, dim, x_norms, n_threads);
+    for (unsigned it = 0; it < params->n_iters; it++) {
+        row_norms(centroids, k, dim, c_norms, n_threads);
+        double total =
+            assign_blocks(x, x_norms, n, dim, centroids, c_norms, k, dots, assign, NULL, n_threads);
+        energy[it] = total / (double)n;
+        n_empty_fixed += update_centroids(x, n, dim, assign, k, sums, counts, centroids);
+    }
+
+    if (result) {
+        result->energy = energy;
+        result->n_iters = params->n_iters;
+        result->n_used = n;
+        result->n_empty_fixed = n_empty_fixed;
+        energy = NULL;
+    }
+
+cleanup:
+    free(sub);
+    free(pick);
+    free(x_norms);
+    free(c_norms);
+    free(dots);
+    free(assign);
+    free(sums);
+    free(counts);
+    free(energy);
+    return st;
+}
+
+pqe_status pqe_kmeans_assign(const float *x, size_t n, size_t dim, const float *centroids, size_t k,
+                             int64_t *assign, float *dist2)
+{
+    pqe_status st = PQE_OK;
+    float *x_norms = NULL, *c_norms = NULL, *dots = NULL;
+    int n_threads = thread_count(0);
+
+    if (n == 0)
+        return PQE_OK;
+    if (!x || !centroids || !assign || dim == 0 || k == 0)
+        return pqe_fail(PQE_ERR_PARAM, "k-means assign: missing input or zero dimension/k");
+    if (k > INT32_MAX || dim > INT32_MAX)
+        return pqe_fail(PQE_ERR_PARAM, "k-means assign: k %zu or dimension %zu too large for BLAS",
+                        k, dim);
+    x_norms = pqe_alloc_array(n, sizeof *x_norms, "k-means point norms");
+    c_norms = pqe_alloc_array(k, sizeof *c_norms, "k-means centroid norms");
+    dots = pqe_alloc_array(block_points(n, k), k * sizeof *dots, "k-means dot products");
+    if (!x_norms || !c_norms || !dots) {
+        st = pqe_alloc_status();
+        goto cleanup;
+    }
+    row_norms(x, n, dim, x_norms, n_threads);
+    row_norms(centroids, k, dim, c_norms, n_threads);
+    assign_blocks(x, x_norms, n, dim, centroids, c_norms, k, dots, assign, dist2, n_threads);
+
+cleanup:
+    free(x_norms);
+    free(c_norms);
+    free(dots);
+    return st;
+}

@@ -1,0 +1,335 @@
+/* search.c - exhaustive ADC and SDC search over PQ codes.
+ *
+ * Jegou, Douze, Schmid, TPAMI 2011, section III.  ADC: per query, the table
+ * T[m][c] of the distance between the query's sub-vector m and centroid c;
+ * a code's distance is sum_m T[m][code[m]].  SDC: the query is encoded too
+ * and T[m][c] = D_m[qcode[m]][c], a row of the centroid-to-centroid table
+ * D (M x K x K), so both modes share one scan.
+ *
+ * Choices, and why:
+ * 1. Inner products (dot, angular) are searched as their negation, so one
+ *    ascending top-k serves every metric; negation is exact in floating
+ *    point, and results are negated back on output.
+ * 2. The scan reads unpacked codes (uint8 for nbits <= 8, else uint16) and
+ *    computes four codes per iteration (independent sums, each over m in
+ *    order, so the result equals the plain loop bit for bit); a candidate
+ *    is offered to the heap only if it beats the current k-th distance.
+ *    Ids are scanned in increasing order, so a candidate equal to the k-th
+ *    distance is never better, and ties keep the smaller id.
+ * 3. Queries run in parallel on OpenMP threads, each with its own table and
+ *    heap (in its output row); no allocation per code or per query.
+ * 4. The SDC table is built per call (M * K * K * dsub operations) and
+ *    refused above the memory limit with the size it would need.
+ *
+ * Depends on: search.h, pq.h, topk.h, util.h; OpenMP.
+ */
+#include "pqeval/search.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "topk.h"
+#include "util.h"
+
+const char *pqe_search_mode_name(pqe_search_mode mode)
+{
+    switch (mode) {
+    case PQE_SEARCH_ADC:
+        return "adc";
+    case PQE_SEARCH_SDC:
+        return "sdc";
+    }
+    return "unknown";
+}
+
+size_t pqe_pq_sdc_table_bytes(const pqe_pq *pq)
+{
+    size_t K = pqe_pq_ksub(pq), bytes;
+    if (!pqe_mul3_ok(pqe_pq_n_sub(pq), K, K, &bytes) || !pqe_mul_ok(bytes, sizeof(float), &bytes))
+        return SIZE_MAX;
+    return bytes;
+}
+
+static bool metric_is_ip(pqe_metric metric)
+{
+    return metric == PQE_METRIC_DOT || metric == PQE_METRIC_ANGULAR;
+}
+
+/* The ADC table, negated for inner products when negate is set. */
+static void adc_table(const pqe_pq *pq, bool ip, bool negate, const float *query, float *table)
+{
+    size_t M = pqe_pq_n_sub(pq), K = pqe_pq_ksub(pq), dsub = pqe_pq_dim(pq) / M;
+    const float *cb = pqe_pq_codebooks(pq);
+
+    for (size_t m = 0; m < M; m++) {
+        const float *q = query + m * dsub;
+        for (size_t c = 0; c < K; c++) {
+            const float *cent = cb + (m * K + c) * dsub;
+            float s = 0;
+            if (ip) {
+                for (size_t j = 0; j < dsub; j++)
+                    s += q[j] * cent[j];
+                if (negate)
+                    s = -s;
+            } else {
+                for (size_t j = 0; j < dsub; j++) {
+                    float t = q[j] - cent[j];
+                    s += t * t;
+                }
+            }
+            table[m * K + c] = s;
+        }
+    }
+}
+
+pqe_status pqe_pq_adc_table(const pqe_pq *pq, pqe_metric metric, const float *query, float *table)
+{
+    if (!pqe_pq_is_trained(pq))
+        return pqe_fail(PQE_ERR_PARAM, "adc table: the quantizer is not trained");
+    adc_table(pq, metric_is_ip(metric), false, query, table);
+    return PQE_OK;
+}
+
+/* Offers the distances of four consecutive codes starting at id. */
+static inline void offer4(pqe_topk *heap, float *bound, size_t id, float d0, float d1, float d2,
+                          float d3)
+{
+    float b = *bound;
+    if (d0 < b || d1 < b || d2 < b || d3 < b) {
+        if (d0 < *bound) {
+            pqe_topk_push(heap, d0, (int64_t)id);
+            *bound = pqe_topk_bound(heap);
+        }
+        if (d1 < *bound) {
+            pqe_topk_push(heap, d1, (int64_t)id + 1);
+            *bound = pqe_topk_bound(heap);
+        }
+        if (d2 < *bound) {
+            pqe_topk_push(heap, d2, (int64_t)id + 2);
+            *bound = pqe_topk_bound(heap);
+        }
+        if (d3 < *bound) {
+            pqe_topk_push(heap, d3, (int64_t)id + 3);
+            *bound = pqe_topk_bound(heap);
+        }
+    }
+}
+
+/* The scan over uint8 codes (nbits <= 8). */
+static void scan_u8(const float *table, size_t M, size_t K, const uint8_t *codes, size_t n,
+                    pqe_topk *heap)
+{
+    float bound = pqe_topk_bound(heap);
+    size_t i = 0;
+
+    for (; i + 4 <= n; i += 4) {
+        const uint8_t *c0 = codes + i * M, *c1 = c0 + M, *c2 = c1 + M, *c3 = c2 + M;
+        const float *t = table;
+        float d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+        for (size_t m = 0; m < M; m++, t += K) {
+            d0 += t[c0[m]];
+            d1 += t[c1[m]];
+            d2 += t[c2[m]];
+            d3 += t[c3[m]];
+        }
+        offer4(heap, &bound, i, d0, d1, d2, d3);
+    }
+    for (; i < n; i++) {
+        const uint8_t *c = codes + i * M;
+        const float *t = table;
+        float d = 0;
+        for (size_t m = 0; m < M; m++, t += K)
+            d += t[c[m]];
+        if (d < bound) {
+            pqe_topk_push(heap, d, (int64_t)i);
+            bound = pqe_topk_bound(heap);
+        }
+    }
+}
+
+/* Index m of a 2-byte little-endian code. */
+static inline size_t idx16(const uint8_t *c, size_t m)
+{
+    return (size_t)c[2 * m] | ((size_t)c[2 * m + 1] << 8);
+}
+
+/* The scan over uint16 codes (nbits > 8). */
+static void scan_u16(const float *table, size_t M, size_t K, const uint8_t *codes, size_t n,
+                     pqe_topk *heap)
+{
+    float bound = pqe_topk_bound(heap);
+    size_t cb = 2 * M, i = 0;
+
+    for (; i + 4 <= n; i += 4) {
+        const uint8_t *c0 = codes + i * cb, *c1 = c0 + cb, *c2 = c1 + cb, *c3 = c2 + cb;
+        const float *t = table;
+        float d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+        for (size_t m = 0; m < M; m++, t += K) {
+            d0 += t[idx16(c0, m)];
+            d1 += t[idx16(c1, m)];
+            d2 += t[idx16(c2, m)];
+            d3 += t[idx16(c3, m)];
+        }
+        offer4(heap, &bound, i, d0, d1, d2, d3);
+    }
+    for (; i < n; i++) {
+        const uint8_t *c = codes + i * cb;
+        const float *t = table;
+        float d = 0;
+        for (size_t m = 0; m < M; m++, t += K)
+            d += t[idx16(c, m)];
+        if (d < bound) {
+            pqe_topk_push(heap, d, (int64_t)i);
+            bound = pqe_topk_bound(heap);
+        }
+    }
+}
+
+/* The SDC table: D[m][a][b] = |c_a - c_b|^2, or -<c_a, c_b> for inner
+ * products. */
+static void sdc_table(const pqe_pq *pq, bool ip, float *sdc, int n_threads)
+{
+    size_t M = pqe_pq_n_sub(pq), K = pqe_pq_ksub(pq), dsub = pqe_pq_dim(pq) / M;
+    const float *cb = pqe_pq_codebooks(pq);
+
+#pragma omp parallel for num_threads(n_threads) schedule(static) collapse(2)
+    for (size_t m = 0; m < M; m++) {
+        for (size_t a = 0; a < K; a++) {
+            const float *ca = cb + (m * K + a) * dsub;
+            float *row = sdc + (m * K + a) * K;
+            for (size_t b = 0; b < K; b++) {
+                const float *cbb = cb + (m * K + b) * dsub;
+                float s = 0;
+                if (ip) {
+                    for (size_t j = 0; j < dsub; j++)
+                        s += ca[j] * cbb[j];
+                    s = -s;
+                } else {
+                    for (size_t j = 0; j < dsub; j++) {
+                        float t = ca[j] - cbb[j];
+                        s += t * t;
+                    }
+                }
+                row[b] = s;
+            }
+        }
+    }
+}
+
+pqe_status pqe_pq_search(const pqe_pq *pq, const pqe_search_params *params, const uint8_t *codes,
+                         size_t n_codes, const float *queries, size_t n_queries, int64_t *ids,
+                         float *distances)
+{
+    pqe_status st = PQE_OK;
+    size_t M, K, d, cb, k, table_floats;
+    float *tables = NULL, *sdc = NULL;
+    uint8_t *qcodes = NULL;
+    bool ip;
+    int n_threads;
+
+    if (!pq || !params)
+        return pqe_fail(PQE_ERR_PARAM, "pq search: missing quantizer or parameters");
+    if (!pqe_pq_is_trained(pq))
+        return pqe_fail(PQE_ERR_PARAM, "pq search: the quantizer is not trained");
+    if (params->k == 0)
+        return pqe_fail(PQE_ERR_PARAM, "pq search: k must be at least 1");
+    if (params->mode != PQE_SEARCH_ADC && params->mode != PQE_SEARCH_SDC)
+        return pqe_fail(PQE_ERR_PARAM, "pq search: unknown mode %d", (int)params->mode);
+    if (params->metric != PQE_METRIC_EUCLIDEAN && !metric_is_ip(params->metric))
+        return pqe_fail(PQE_ERR_PARAM, "pq search: unknown metric %d", (int)params->metric);
+    if (n_queries == 0)
+        return PQE_OK;
+    if (!queries || !ids || !distances || (n_codes > 0 && !codes))
+        return pqe_fail(PQE_ERR_PARAM, "pq search: missing codes, queries or outputs");
+
+    M = pqe_pq_n_sub(pq);
+    K = pqe_pq_ksub(pq);
+    d = pqe_pq_dim(pq);
+    cb = pqe_pq_code_bytes(pq);
+    k = params->k;
+    ip = metric_is_ip(params->metric);
+    n_threads = params->n_threads > 0 ? params->n_threads : omp_get_max_threads();
+    table_floats = M * K;
+
+    for (size_t i = 0; i < n_queries; i++) {
+        for (size_t j = 0; j < d; j++) {
+            if (!isfinite(queries[i * d + j]))
+                return pqe_fail(PQE_ERR_DATA, "pq search: query %zu, column %zu is %g", i, j,
+                                (double)queries[i * d + j]);
+        }
+    }
+    st = pqe_pq_check_codes(pq, codes, n_codes);
+    if (st != PQE_OK)
+        return st;
+
+    if (params->mode == PQE_SEARCH_SDC) {
+        size_t limit = params->sdc_memory_limit ? params->sdc_memory_limit
+                                                : (size_t)PQE_SDC_MEMORY_LIMIT_DEFAULT;
+        size_t need = pqe_pq_sdc_table_bytes(pq);
+        if (need > limit) {
+            if (need == SIZE_MAX)
+                return pqe_fail(PQE_ERR_UNSUPPORTED,
+                                "sdc: the table of M = %zu, K = %zu (M*K*K floats) overflows the "
+                                "address space; use adc",
+                                M, K);
+            return pqe_fail(PQE_ERR_UNSUPPORTED,
+                            "sdc: the table of M = %zu, K = %zu needs %zu bytes (M*K*K floats), "
+                            "over the limit of %zu bytes; use adc or fewer bits",
+                            M, K, need, limit);
+        }
+        sdc = pqe_alloc_array(need / sizeof *sdc, sizeof *sdc, "sdc table");
+        qcodes = pqe_alloc_array(n_queries, cb, "sdc query codes");
+        if (!sdc || !qcodes) {
+            st = pqe_alloc_status();
+            goto cleanup;
+        }
+        sdc_table(pq, ip, sdc, n_threads);
+        st = pqe_pq_encode(pq, queries, n_queries, qcodes);
+        if (st != PQE_OK)
+            goto cleanup;
+    }
+    tables = pqe_alloc_array((size_t)n_threads, table_floats * sizeof *tables, "adc tables");
+    if (!tables) {
+        st = pqe_alloc_status();
+        goto cleanup;
+    }
+
+#pragma omp parallel num_threads(n_threads)
+    {
+        float *table = tables + (size_t)omp_get_thread_num() * table_floats;
+#pragma omp for schedule(dynamic, 1)
+        for (size_t q = 0; q < n_queries; q++) {
+            pqe_topk heap;
+
+            /* The query's table: ADC from the vector, SDC from its code. */
+            if (params->mode == PQE_SEARCH_ADC) {
+                adc_table(pq, ip, true, queries + q * d, table);
+            } else {
+                const uint8_t *qc = qcodes + q * cb;
+                for (size_t m = 0; m < M; m++) {
+                    size_t a = K <= 256 ? qc[m] : idx16(qc, m);
+                    memcpy(table + m * K, sdc + (m * K + a) * K, K * sizeof *table);
+                }
+            }
+
+            pqe_topk_init(&heap, k, distances + q * k, ids + q * k);
+            if (K <= 256)
+                scan_u8(table, M, K, codes, n_codes, &heap);
+            else
+                scan_u16(table, M, K, codes, n_codes, &heap);
+            pqe_topk_finish(&heap, INFINITY);
+            if (ip) {
+                for (size_t j = 0; j < k; j++)
+                    distances[q * k + j] = -distances[q * k + j];
+            }
+        }
+    }
+
+cleanup:
+    free(tables);
+    free(sdc);
+    free(qcodes);
+    return st;
+}

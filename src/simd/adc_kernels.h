@@ -1,0 +1,131 @@
+/* adc_kernels.h - the inner loops of PQ search, with a portable C path and
+ * SIMD paths (AVX2, AVX-512) chosen at run time.
+ *
+ * Not installed.  Every kernel exists in portable C, which is the
+ * reference: the AVX2 and AVX-512 paths compute the same operations in the
+ * same order and give bit-identical results (tests/test_simd.c checks it).
+ * The library is compiled for baseline x86-64; the SIMD kernels are compiled
+ * per function with __attribute__((target(...))) and only called after the
+ * CPU has been asked (__builtin_cpu_supports) whether it has the extension.
+ *
+ * Two kernels:
+ *   - pqe_adc_scan_u8: ADC distances of codes with one byte per subspace
+ *     (nbits <= 8) from a float table, M lookups and adds per code.
+ *   - pqe_fs_scan: the 4-bit fast-scan kernel.  Codes are laid out in blocks
+ *     of 32 vectors with two codes per byte (see pqe_fs_pack), lookup tables
+ *     are quantised to uint8, and one byte shuffle (pshufb) does 32 (AVX2)
+ *     or 64 (AVX-512) table lookups at once; sums are kept in uint16.
+ *     André, Kermarrec, Le Scouarnec, "Cache locality is not enough:
+ *     high-performance nearest neighbor search with product quantization
+ *     fast scan", VLDB 2015, and "Quicker ADC", IEEE TPAMI 2019.
+ *
+ * Depends on: status.h.
+ */
+#ifndef PQEVAL_SIMD_ADC_KERNELS_H
+#define PQEVAL_SIMD_ADC_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pqeval/status.h"
+
+/* ---- run-time dispatch ---------------------------------------------------- */
+
+typedef enum pqe_simd_level {
+    PQE_SIMD_PORTABLE = 0, /* plain C, any x86-64 (and any other CPU) */
+    PQE_SIMD_AVX2 = 1,     /* AVX2 + FMA */
+    PQE_SIMD_AVX512 = 2    /* AVX-512 F + BW */
+} pqe_simd_level;
+
+enum { PQE_SIMD_N_LEVELS = 3 };
+
+/* "portable", "avx2", "avx512". */
+const char *pqe_simd_level_name(pqe_simd_level level);
+
+/* Parses the names above; PQE_ERR_PARAM for anything else. */
+pqe_status pqe_simd_level_parse(const char *name, pqe_simd_level *out);
+
+/* The best level this CPU supports. */
+pqe_simd_level pqe_simd_detect(void);
+
+/* Whether this CPU can run the kernels of a level. */
+int pqe_simd_supported(pqe_simd_level level);
+
+/* The level the kernels use now: pqe_simd_detect() unless forced. */
+pqe_simd_level pqe_simd_active(void);
+
+/* Makes every later kernel call use this level (for tests and the bench).
+ * Fails with PQE_ERR_UNSUPPORTED if the CPU lacks it.  Not meant to be
+ * called while another thread is inside a kernel. */
+pqe_status pqe_simd_force(pqe_simd_level level);
+
+/* ---- ADC scan, one byte per subspace --------------------------------------- */
+
+/* Codes scanned per call by callers that keep a bounded buffer of
+ * distances (one block per thread). */
+enum { PQE_ADC_SCAN_BLOCK = 1024 };
+
+/* out[i] = sum over m = 0..n_sub-1, in that order, of
+ * table[m * ksub + codes[i * n_sub + m]], for i < n.  table is n_sub x ksub
+ * floats (ksub <= 256); every code byte must be < ksub. */
+void pqe_adc_scan_u8(const float *table, size_t n_sub, size_t ksub, const uint8_t *codes,
+                     size_t n, float *out);
+
+/* ---- 4-bit fast scan --------------------------------------------------------- */
+
+enum {
+    PQE_FS_BLOCK = 32, /* vectors per block */
+    PQE_FS_KSUB = 16   /* centroids per subspace (nbits = 4) */
+};
+
+/* Subspaces after padding: n_sub rounded up to a multiple of 4 (one
+ * 64-byte AVX-512 load covers four subspaces of a block).  Padding
+ * subspaces have code 0 and an all-zero table. */
+size_t pqe_fs_padded_sub(size_t n_sub);
+
+/* Bytes of one block: padded_sub / 2 * 32. */
+size_t pqe_fs_block_bytes(size_t n_sub);
+
+/* Re-lays out n codes (unpacked: n_sub bytes per code, each < 16) into
+ * ceil(n / 32) blocks of pqe_fs_block_bytes(n_sub) bytes.  Within a block,
+ * subspace pair p (subspaces 2p and 2p+1) takes 32 bytes: byte j < 16 holds
+ * the code of vector j in subspace 2p in its low nibble and that of vector
+ * j + 16 in its high nibble; byte 16 + j the same for subspace 2p + 1.
+ * Vectors past n in the last block get code 0. */
+void pqe_fs_pack(const uint8_t *codes, size_t n, size_t n_sub, uint8_t *blocks);
+
+/* Code of vector i (< n) in subspace m, read back from the blocks. */
+uint8_t pqe_fs_code_at(const uint8_t *blocks, size_t n_sub, size_t i, size_t m);
+
+/* Scans n_blocks blocks: dist[b * 32 + j] = sum over subspaces of
+ * lut[pair * 32 + (m odd ? 16 : 0) + code], in uint16 arithmetic.  lut is
+ * pqe_fs_padded_sub(n_sub) / 2 * 32 bytes laid out like one block's pairs:
+ * the 16 entries of subspace 2p, then the 16 of subspace 2p + 1.  The caller
+ * keeps n_sub * max(lut) <= 65535 so that no sum wraps.  mask[b] gets bit j
+ * set if dist[b * 32 + j] <= limit. */
+void pqe_fs_scan(const uint8_t *blocks, size_t n_blocks, size_t n_sub, const uint8_t *lut,
+                 uint16_t limit, uint16_t *dist, uint32_t *mask);
+
+/* ---- per-level entry points (dispatch.c picks one; tests call each) ------- */
+
+typedef void (*pqe_adc_scan_u8_fn)(const float *table, size_t n_sub, size_t ksub,
+                                   const uint8_t *codes, size_t n, float *out);
+typedef void (*pqe_fs_scan_fn)(const uint8_t *blocks, size_t n_blocks, size_t n_sub,
+                               const uint8_t *lut, uint16_t limit, uint16_t *dist,
+                               uint32_t *mask);
+
+void pqe_adc_scan_u8_portable(const float *table, size_t n_sub, size_t ksub,
+                              const uint8_t *codes, size_t n, float *out);
+void pqe_adc_scan_u8_avx2(const float *table, size_t n_sub, size_t ksub, const uint8_t *codes,
+                          size_t n, float *out);
+void pqe_adc_scan_u8_avx512(const float *table, size_t n_sub, size_t ksub,
+                            const uint8_t *codes, size_t n, float *out);
+
+void pqe_fs_scan_portable(const uint8_t *blocks, size_t n_blocks, size_t n_sub,
+                          const uint8_t *lut, uint16_t limit, uint16_t *dist, uint32_t *mask);
+void pqe_fs_scan_avx2(const uint8_t *blocks, size_t n_blocks, size_t n_sub, const uint8_t *lut,
+                      uint16_t limit, uint16_t *dist, uint32_t *mask);
+void pqe_fs_scan_avx512(const uint8_t *blocks, size_t n_blocks, size_t n_sub,
+                        const uint8_t *lut, uint16_t limit, uint16_t *dist, uint32_t *mask);
+
+#endif

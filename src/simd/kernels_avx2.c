@@ -1,0 +1,143 @@
+/* kernels_avx2.c - AVX2 versions of the kernels of adc_kernels.h.
+ *
+ * Compiled per function with target("avx2,fma"); only called by
+ * dispatch.c after the CPU said it has AVX2.  Results are bit-identical to
+ * kernels_portable.c.
+ *
+ * ADC scan: eight codes at a time, one per 32-bit lane.  For each group of
+ * four subspaces one gather fetches the four code bytes of each of the eight
+ * codes; then, subspace by subspace and in order, a gather fetches the table
+ * entries and adds them to the lane's sum, so each lane adds in the same
+ * order as the portable loop.  The code gather reads four bytes at a time,
+ * so the last codes (whose read could pass the end of the array) and
+ * subspace counts that are not a multiple of four go through the portable
+ * loop.
+ *
+ * Fast scan: a 32-byte load holds one subspace pair of a block (see
+ * pqe_fs_pack); the low nibbles index the 16-entry tables of vectors 0..15,
+ * the high nibbles those of vectors 16..31.  _mm256_shuffle_epi8 looks up
+ * 32 entries per instruction: lane 0 in the table of subspace 2p, lane 1 in
+ * that of 2p+1.  The uint8 results are widened into uint16 sums by keeping
+ * even and odd bytes in separate accumulators (mask and shift, no
+ * unpacking); the two 128-bit lanes (two subspaces) and the even/odd halves
+ * are put back together once per block.
+ *
+ * Depends on: adc_kernels.h, immintrin.h.
+ */
+#include "simd/adc_kernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+
+#define AVX2_TARGET __attribute__((target("avx2,fma")))
+
+AVX2_TARGET
+void pqe_adc_scan_u8_avx2(const float *table, size_t n_sub, size_t ksub, const uint8_t *codes,
+                          size_t n, float *out)
+{
+    size_t i = 0;
+
+    if (n_sub % 4 == 0 && n_sub <= (size_t)INT32_MAX / 8) {
+        const __m256i byte_mask = _mm256_set1_epi32(0xff);
+        const __m256i code_offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                                        _mm256_set1_epi32((int)n_sub));
+        /* The last gathered word of a group of 8 codes ends at byte
+         * (i + 8) * n_sub, inside the array: no overrun. */
+        for (; i + 8 <= n; i += 8) {
+            const uint8_t *group = codes + i * n_sub;
+            const float *t = table;
+            __m256 sum = _mm256_setzero_ps();
+            for (size_t m = 0; m < n_sub; m += 4, t += 4 * ksub) {
+                __m256i words =
+                    _mm256_i32gather_epi32((const int *)(const void *)(group + m), code_offsets, 1);
+                __m256i idx0 = _mm256_and_si256(words, byte_mask);
+                __m256i idx1 = _mm256_and_si256(_mm256_srli_epi32(words, 8), byte_mask);
+                __m256i idx2 = _mm256_and_si256(_mm256_srli_epi32(words, 16), byte_mask);
+                __m256i idx3 = _mm256_srli_epi32(words, 24);
+                sum = _mm256_add_ps(sum, _mm256_i32gather_ps(t, idx0, 4));
+                sum = _mm256_add_ps(sum, _mm256_i32gather_ps(t + ksub, idx1, 4));
+                sum = _mm256_add_ps(sum, _mm256_i32gather_ps(t + 2 * ksub, idx2, 4));
+                sum = _mm256_add_ps(sum, _mm256_i32gather_ps(t + 3 * ksub, idx3, 4));
+            }
+            _mm256_storeu_ps(out + i, sum);
+        }
+    }
+    if (i < n)
+        pqe_adc_scan_u8_portable(table, n_sub, ksub, codes + i * n_sub, n - i, out + i);
+}
+
+/* Sums the two 128-bit lanes of even/odd accumulators into 16 uint16
+ * distances of vectors base..base+15, in order. */
+AVX2_TARGET
+static __m256i fs_combine(__m256i even, __m256i odd)
+{
+    __m128i e = _mm_add_epi16(_mm256_castsi256_si128(even), _mm256_extracti128_si256(even, 1));
+    __m128i o = _mm_add_epi16(_mm256_castsi256_si128(odd), _mm256_extracti128_si256(odd, 1));
+    __m128i lo = _mm_unpacklo_epi16(e, o);
+    __m128i hi = _mm_unpackhi_epi16(e, o);
+    return _mm256_set_m128i(hi, lo);
+}
+
+/* Bit j set where the uint16 d[j] <= limit (unsigned compare via max). */
+AVX2_TARGET
+static uint32_t fs_mask(__m256i d0, __m256i d1, __m256i limit)
+{
+    __m256i le0 = _mm256_cmpeq_epi16(_mm256_max_epu16(d0, limit), limit);
+    __m256i le1 = _mm256_cmpeq_epi16(_mm256_max_epu16(d1, limit), limit);
+    /* packs interleaves by 128-bit lane; the permute restores order. */
+    __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi16(le0, le1), 0xD8);
+    return (uint32_t)_mm256_movemask_epi8(packed);
+}
+
+AVX2_TARGET
+void pqe_fs_scan_avx2(const uint8_t *blocks, size_t n_blocks, size_t n_sub, const uint8_t *lut,
+                      uint16_t limit, uint16_t *dist, uint32_t *mask)
+{
+    size_t n_pairs = pqe_fs_padded_sub(n_sub) / 2;
+    size_t block_bytes = pqe_fs_block_bytes(n_sub);
+    const __m256i nibble = _mm256_set1_epi8(0x0f);
+    const __m256i low_byte = _mm256_set1_epi16(0x00ff);
+    const __m256i limit_v = _mm256_set1_epi16((short)limit);
+
+    for (size_t b = 0; b < n_blocks; b++) {
+        const uint8_t *block = blocks + b * block_bytes;
+        __m256i acc_lo_even = _mm256_setzero_si256(), acc_lo_odd = _mm256_setzero_si256();
+        __m256i acc_hi_even = _mm256_setzero_si256(), acc_hi_odd = _mm256_setzero_si256();
+
+        for (size_t p = 0; p < n_pairs; p++) {
+            __m256i codes = _mm256_loadu_si256((const __m256i *)(const void *)(block + p * 32));
+            __m256i table = _mm256_loadu_si256((const __m256i *)(const void *)(lut + p * 32));
+            __m256i lo = _mm256_and_si256(codes, nibble);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(codes, 4), nibble);
+            __m256i r_lo = _mm256_shuffle_epi8(table, lo); /* vectors 0..15 */
+            __m256i r_hi = _mm256_shuffle_epi8(table, hi); /* vectors 16..31 */
+            acc_lo_even = _mm256_add_epi16(acc_lo_even, _mm256_and_si256(r_lo, low_byte));
+            acc_lo_odd = _mm256_add_epi16(acc_lo_odd, _mm256_srli_epi16(r_lo, 8));
+            acc_hi_even = _mm256_add_epi16(acc_hi_even, _mm256_and_si256(r_hi, low_byte));
+            acc_hi_odd = _mm256_add_epi16(acc_hi_odd, _mm256_srli_epi16(r_hi, 8));
+        }
+
+        __m256i d0 = fs_combine(acc_lo_even, acc_lo_odd);
+        __m256i d1 = fs_combine(acc_hi_even, acc_hi_odd);
+        _mm256_storeu_si256((__m256i *)(void *)(dist + b * PQE_FS_BLOCK), d0);
+        _mm256_storeu_si256((__m256i *)(void *)(dist + b * PQE_FS_BLOCK + 16), d1);
+        mask[b] = fs_mask(d0, d1, limit_v);
+    }
+}
+
+#else /* not x86: never dispatched to, but the symbols must exist */
+
+void pqe_adc_scan_u8_avx2(const float *table, size_t n_sub, size_t ksub, const uint8_t *codes,
+                          size_t n, float *out)
+{
+    pqe_adc_scan_u8_portable(table, n_sub, ksub, codes, n, out);
+}
+
+void pqe_fs_scan_avx2(const uint8_t *blocks, size_t n_blocks, size_t n_sub, const uint8_t *lut,
+                      uint16_t limit, uint16_t *dist, uint32_t *mask)
+{
+    pqe_fs_scan_portable(blocks, n_blocks, n_sub, lut, limit, dist, mask);
+}
+
+#endif

@@ -1,0 +1,462 @@
+/* test_simd.c - the SIMD kernels and their dispatch (src/simd/), and the
+ * 4-bit fast-scan search built on them (fastscan.h).
+ *
+ * Every path the CPU can run (portable, AVX2, AVX-512) must give the same
+ * bits as a plain loop written here, on sizes that hit the remainders
+ * (codes not a multiple of the vector width, subspaces not a multiple of
+ * four).  The fast scan is checked against float ADC computed here: each
+ * reported distance within the quantisation bound of the exact one, no
+ * left-out code nearer than the returned ones by more than twice the bound,
+ * and the same ids and distances whichever path is forced.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pqeval/fastscan.h"
+#include "pqeval/pq.h"
+#include "pqeval/rng.h"
+#include "pqeval/search.h"
+#include "simd/adc_kernels.h"
+
+static const pqe_adc_scan_u8_fn adc_fns[PQE_SIMD_N_LEVELS] = {
+    pqe_adc_scan_u8_portable, pqe_adc_scan_u8_avx2, pqe_adc_scan_u8_avx512};
+static const pqe_fs_scan_fn fs_fns[PQE_SIMD_N_LEVELS] = {pqe_fs_scan_portable, pqe_fs_scan_avx2,
+                                                          pqe_fs_scan_avx512};
+
+static float uniform(pqe_rng *rng, float lo, float hi)
+{
+    return lo + (hi - lo) * (float)pqe_rng_uniform(rng);
+}
+
+/* Restores automatic dispatch after a test that forced a level. */
+static int restore_level(void **state)
+{
+    (void)state;
+    assert_int_equal(pqe_simd_force(pqe_simd_detect()), PQE_OK);
+    return 0;
+}
+
+static void dispatch_levels(void **state)
+{
+    (void)state;
+    pqe_simd_level level;
+
+    /* The portable path always exists; the best level is supported. */
+    assert_true(pqe_simd_supported(PQE_SIMD_PORTABLE));
+    assert_true(pqe_simd_supported(pqe_simd_detect()));
+    for (int i = 0; i < PQE_SIMD_N_LEVELS; i++) {
+        assert_int_equal(pqe_simd_level_parse(pqe_simd_level_name((pqe_simd_level)i), &level),
+                         PQE_OK);
+        assert_int_equal((int)level, i);
+        if (pqe_simd_supported((pqe_simd_level)i)) {
+            assert_int_equal(pqe_simd_force((pqe_simd_level)i), PQE_OK);
+            assert_int_equal((int)pqe_simd_active(), i);
+        } else {
+            assert_int_equal(pqe_simd_force((pqe_simd_level)i), PQE_ERR_UNSUPPORTED);
+        }
+    }
+    assert_int_equal(pqe_simd_level_parse("sse9", &level), PQE_ERR_PARAM);
+    assert_non_null(strstr(pqe_last_error(), "sse9"));
+    assert_int_equal(pqe_simd_force((pqe_simd_level)7), PQE_ERR_PARAM);
+    /* AVX-512 is only claimed with AVX2 (the kernels use both). */
+    if (pqe_simd_supported(PQE_SIMD_AVX512))
+        assert_true(pqe_simd_supported(PQE_SIMD_AVX2));
+}
+
+/* ADC scan: every level, called directly and through the dispatcher, gives
+ * the bits of the plain in-order sum. */
+static void adc_scan_all_paths_identical(void **state)
+{
+    (void)state;
+    const size_t sub_counts[] = {1, 3, 4, 8, 12, 16, 28, 64};
+    const size_t ksubs[] = {256, 16, 200};
+    const size_t n = 173; /* not a multiple of 4, 8 or 16 */
+    pqe_rng rng;
+
+    pqe_rng_seed(&rng, 7);
+    for (size_t a = 0; a < sizeof sub_counts / sizeof *sub_counts; a++) {
+        for (size_t b = 0; b < sizeof ksubs / sizeof *ksubs; b++) {
+            size_t M = sub_counts[a], K = ksubs[b];
+            float *table = malloc(M * K * sizeof *table);
+            uint8_t *codes = malloc(n * M);
+            float *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
+            assert_non_null(table);
+            assert_non_null(codes);
+            assert_non_null(want);
+            assert_non_null(got);
+            for (size_t i = 0; i < M * K; i++)
+                table[i] = uniform(&rng, -3, 1000);
+            for (size_t i = 0; i < n * M; i++)
+                codes[i] = (uint8_t)pqe_rng_below(&rng, K);
+            for (size_t i = 0; i < n; i++) {
+                float s = 0;
+                for (size_t m = 0; m < M; m++)
+                    s += table[m * K + codes[i * M + m]];
+                want[i] = s;
+            }
+            for (int level = 0; level < PQE_SIMD_N_LEVELS; level++) {
+                if (!pqe_simd_supported((pqe_simd_level)level))
+                    continue;
+                memset(got, 0, n * sizeof *got);
+                adc_fns[level](table, M, K, codes, n, got);
+                assert_memory_equal(got, want, n * sizeof *got);
+                /* A partial range starting mid-array (alignment, tails). */
+                memset(got, 0, n * sizeof *got);
+                adc_fns[level](table, M, K, codes + 5 * M, n - 5, got);
+                assert_memory_equal(got, want + 5, (n - 5) * sizeof *got);
+                assert_int_equal(pqe_simd_force((pqe_simd_level)level), PQE_OK);
+                memset(got, 0, n * sizeof *got);
+                pqe_adc_scan_u8(table, M, K, codes, n, got);
+                assert_memory_equal(got, want, n * sizeof *got);
+            }
+            free(table);
+            free(codes);
+            free(want);
+            free(got);
+        }
+    }
+}
+
+/* The block layout: every code read back where pqe_fs_pack put it, and the
+ * padding of the last block is code 0. */
+static void fs_pack_round_trip(void **state)
+{
+    (void)state;
+    const size_t n = 70, M = 7;
+    uint8_t codes[70 * 7];
+    pqe_rng rng;
+
+    pqe_rng_seed(&rng, 11);
+    for (size_t i = 0; i < n * M; i++)
+        codes[i] = (uint8_t)pqe_rng_below(&rng, 16);
+    assert_int_equal(pqe_fs_padded_sub(M), 8);
+    assert_int_equal(pqe_fs_block_bytes(M), 128);
+    assert_int_equal(pqe_fs_padded_sub(8), 8);
+    assert_int_equal(pqe_fs_padded_sub(1), 4);
+
+    size_t n_blocks = (n + 31) / 32;
+    uint8_t *blocks = malloc(n_blocks * pqe_fs_block_bytes(M));
+    assert_non_null(blocks);
+    pqe_fs_pack(codes, n, M, blocks);
+    for (size_t i = 0; i < n; i++)
+        for (size_t m = 0; m < M; m++)
+            assert_int_equal(pqe_fs_code_at(blocks, M, i, m), codes[i * M + m]);
+    for (size_t i = n; i < n_blocks * 32; i++)
+        for (size_t m = 0; m < pqe_fs_padded_sub(M); m++)
+            assert_int_equal(pqe_fs_code_at(blocks, M, i, m), 0);
+    free(blocks);
+}
+
+/* The fast-scan kernel: sums and masks of every level equal the plain
+ * integer sum over the codes read back from the layout. */
+static void fs_scan_all_paths_identical(void **state)
+{
+    (void)state;
+    const size_t sub_counts[] = {1, 2, 5, 8, 16, 30, 64, 257};
+    const size_t n = 101; /* four blocks, the last one partly padding */
+    pqe_rng rng;
+
+    pqe_rng_seed(&rng, 13);
+    for (size_t a = 0; a < sizeof sub_counts / sizeof *sub_counts; a++) {
+        size_t M = sub_counts[a], Mp = pqe_fs_padded_sub(M);
+        size_t n_blocks = (n + 31) / 32, lut_bytes = Mp / 2 * 32;
+        uint8_t *codes = malloc(n * M), *blocks = malloc(n_blocks * pqe_fs_block_bytes(M));
+        uint8_t *lut = calloc(lut_bytes, 1);
+        uint16_t *want = malloc(n_blocks * 32 * sizeof *want);
+        uint16_t *got = malloc(n_blocks * 32 * sizeof *got);
+        uint32_t *got_mask = malloc(n_blocks * sizeof *got_mask);
+        /* The largest entry that keeps M of them within uint16. */
+        unsigned qmax = 65535 / M < 255 ? (unsigned)(65535 / M) : 255;
+        assert_true(codes && blocks && lut && want && got && got_mask);
+
+        for (size_t i = 0; i < n * M; i++)
+            codes[i] = (uint8_t)pqe_rng_below(&rng, 16);
+        for (size_t m = 0; m < M; m++)
+            for (size_t c = 0; c < 16; c++)
+                lut[(m / 2) * 32 + (m % 2) * 16 + c] =
+                    (uint8_t)(c == 15 ? qmax : pqe_rng_below(&rng, qmax + 1));
+        /* One code at the maximum everywhere: the sum reaches M * qmax. */
+        memset(codes + 3 * M, 15, M);
+        pqe_fs_pack(codes, n, M, blocks);
+        for (size_t i = 0; i < n_blocks * 32; i++) {
+            unsigned s = 0;
+            for (size_t m = 0; m < Mp; m++)
+                s += lut[(m / 2) * 32 + (m % 2) * 16 + pqe_fs_code_at(blocks, M, i, m)];
+            want[i] = (uint16_t)s;
+        }
+        assert_int_equal(want[3], M * qmax);
+
+        const uint16_t limits[] = {0, want[0], (uint16_t)(M * qmax / 2), UINT16_MAX};
+        for (size_t l = 0; l < sizeof limits / sizeof *limits; l++) {
+            for (int level = 0; level < PQE_SIMD_N_LEVELS; level++) {
+                if (!pqe_simd_supported((pqe_simd_level)level))
+                    continue;
+                memset(got, 0xAB, n_blocks * 32 * sizeof *got);
+                fs_fns[level](blocks, n_blocks, M, lut, limits[l], got, got_mask);
+                assert_memory_equal(got, want, n_blocks * 32 * sizeof *got);
+                for (size_t i = 0; i < n_blocks * 32; i++) {
+                    unsigned bit = (got_mask[i / 32] >> (i % 32)) & 1u;
+                    assert_int_equal(bit, want[i] <= limits[l]);
+                }
+            }
+        }
+        free(codes);
+        free(blocks);
+        free(lut);
+        free(want);
+        free(got);
+        free(got_mask);
+    }
+}
+
+/* A 4-bit quantizer with random codebooks, random codes and queries. */
+typedef struct fs_case {
+    size_t dim, M, n, nq;
+    pqe_pq *pq;
+    uint8_t *codes;
+    float *queries;
+} fs_case;
+
+static void fs_case_make(fs_case *c, size_t dim, size_t M, size_t n, size_t nq, uint64_t seed)
+{
+    pqe_pq_params params = pqe_pq_params_default(dim, M, 4);
+    pqe_rng rng;
+    float *cb = malloc(M * 16 * (dim / M) * sizeof *cb);
+
+    c->dim = dim;
+    c->M = M;
+    c->n = n;
+    c->nq = nq;
+    c->codes = malloc(n * M);
+    c->queries = malloc(nq * dim * sizeof *c->queries);
+    assert_true(cb && c->codes && c->queries);
+    pqe_rng_seed(&rng, seed);
+    for (size_t i = 0; i < M * 16 * (dim / M); i++)
+        cb[i] = uniform(&rng, -1, 1);
+    for (size_t i = 0; i < n * M; i++)
+        c->codes[i] = (uint8_t)pqe_rng_below(&rng, 16);
+    for (size_t i = 0; i < nq * dim; i++)
+        c->queries[i] = uniform(&rng, -1, 1);
+    assert_int_equal(pqe_pq_new(&params, &c->pq), PQE_OK);
+    assert_int_equal(pqe_pq_set_codebooks(c->pq, cb), PQE_OK);
+    free(cb);
+}
+
+static void fs_case_free(fs_case *c)
+{
+    pqe_pq_free(c->pq);
+    free(c->codes);
+    free(c->queries);
+}
+
+/* Float ADC distance of code i for query q, as the test computes it:
+ * squared L2 or the inner product. */
+static double adc_distance(const fs_case *c, const float *query, size_t i, int ip)
+{
+    const float *cb = pqe_pq_codebooks(c->pq);
+    size_t dsub = c->dim / c->M;
+    double s = 0;
+    for (size_t m = 0; m < c->M; m++) {
+        const float *cent = cb + (m * 16 + c->codes[i * c->M + m]) * dsub;
+        for (size_t j = 0; j < dsub; j++) {
+            double x = query[m * dsub + j];
+            s += ip ? x * cent[j] : (x - cent[j]) * (x - cent[j]);
+        }
+    }
+    return s;
+}
+
+/* Runs the fast scan under one metric and checks it against float ADC;
+ * returns the mean overlap of the top-k with the ADC top-k. */
+static double check_fastscan(const fs_case *c, pqe_metric metric, size_t k, int64_t *ids,
+                             float *dist)
+{
+    pqe_fastscan *fs = NULL;
+    pqe_search_params sp = {PQE_SEARCH_ADC, metric, k, 0, 2};
+    int ip = metric != PQE_METRIC_EUCLIDEAN;
+    double *exact = malloc(c->n * sizeof *exact);
+    char *returned = malloc(c->n);
+    double overlap = 0;
+
+    assert_true(exact && returned);
+    assert_int_equal(pqe_fastscan_new(c->pq, c->codes, c->n, &fs), PQE_OK);
+    assert_int_equal(pqe_fastscan_n_codes(fs), c->n);
+    assert_int_equal(pqe_fastscan_search(fs, &sp, c->queries, c->nq, ids, dist), PQE_OK);
+
+    for (size_t q = 0; q < c->nq; q++) {
+        const float *query = c->queries + q * c->dim;
+        const int64_t *row = ids + q * k;
+        const float *drow = dist + q * k;
+        double bound, worst_in = -INFINITY, best_out = INFINITY;
+        size_t n_in = k < c->n ? k : c->n, hits = 0;
+
+        assert_int_equal(pqe_fastscan_error_bound(fs, metric, query, &bound), PQE_OK);
+        assert_true(bound > 0);
+        memset(returned, 0, c->n);
+        for (size_t i = 0; i < c->n; i++)
+            exact[i] = ip ? -adc_distance(c, query, i, 1) : adc_distance(c, query, i, 0);
+        for (size_t j = 0; j < n_in; j++) {
+            assert_true(row[j] >= 0 && (size_t)row[j] < c->n);
+            assert_false(returned[row[j]]);
+            returned[row[j]] = 1;
+            /* Reported distance within the bound of the exact one. */
+            double reported = ip ? -(double)drow[j] : (double)drow[j];
+            assert_true(fabs(reported - exact[row[j]]) <= bound);
+            /* Sorted (with ties allowed), in the metric's direction. */
+            if (j > 0)
+                assert_true(ip ? drow[j] <= drow[j - 1] : drow[j] >= drow[j - 1]);
+            worst_in = exact[row[j]] > worst_in ? exact[row[j]] : worst_in;
+        }
+        for (size_t j = n_in; j < k; j++)
+            assert_int_equal(row[j], -1);
+        for (size_t i = 0; i < c->n; i++) {
+            if (!returned[i] && exact[i] < best_out)
+                best_out = exact[i];
+        }
+        /* No code left out is nearer than the returned ones by more than
+         * the quantisation can explain. */
+        if (n_in < c->n)
+            assert_true(best_out >= worst_in - 2 * bound);
+
+        /* Overlap with the float-ADC top-k (ties by smaller id). */
+        for (size_t i = 0; i < c->n; i++) {
+            size_t rank = 0;
+            for (size_t j = 0; j < c->n && rank < n_in; j++)
+                rank += exact[j] < exact[i] || (exact[j] == exact[i] && j < i);
+            hits += rank < n_in && returned[i];
+        }
+        overlap += (double)hits / (double)n_in;
+    }
+    pqe_fastscan_free(fs);
+    free(exact);
+    free(returned);
+    return overlap / (double)c->nq;
+}
+
+static void fastscan_matches_adc_on_every_path(void **state)
+{
+    (void)state;
+    const struct {
+        size_t dim, M, n;
+        pqe_metric metric;
+    } cases[] = {
+        {32, 8, 1000, PQE_METRIC_EUCLIDEAN}, {30, 5, 777, PQE_METRIC_EUCLIDEAN},
+        {64, 16, 1200, PQE_METRIC_DOT},      {24, 24, 500, PQE_METRIC_ANGULAR},
+        {16, 4, 20, PQE_METRIC_EUCLIDEAN},
+    };
+    const size_t nq = 12, k = 10;
+
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+        fs_case c;
+        int64_t *ids[PQE_SIMD_N_LEVELS], *ref_ids = malloc(nq * k * sizeof *ref_ids);
+        float *dist[PQE_SIMD_N_LEVELS], *ref_dist = malloc(nq * k * sizeof *ref_dist);
+        assert_true(ref_ids && ref_dist);
+        fs_case_make(&c, cases[t].dim, cases[t].M, cases[t].n, nq, 100 + t);
+
+        for (int level = 0; level < PQE_SIMD_N_LEVELS; level++) {
+            ids[level] = NULL;
+            dist[level] = NULL;
+            if (!pqe_simd_supported((pqe_simd_level)level))
+                continue;
+            ids[level] = malloc(nq * k * sizeof **ids);
+            dist[level] = malloc(nq * k * sizeof **dist);
+            assert_true(ids[level] && dist[level]);
+            assert_int_equal(pqe_simd_force((pqe_simd_level)level), PQE_OK);
+            double overlap = check_fastscan(&c, cases[t].metric, k, ids[level], dist[level]);
+            /* Random codes give many near-ties; most of the top-10 agree. */
+            assert_true(overlap >= 0.7);
+            if (level == 0) {
+                memcpy(ref_ids, ids[0], nq * k * sizeof *ref_ids);
+                memcpy(ref_dist, dist[0], nq * k * sizeof *ref_dist);
+            } else {
+                assert_memory_equal(ids[level], ref_ids, nq * k * sizeof *ref_ids);
+                assert_memory_equal(dist[level], ref_dist, nq * k * sizeof *ref_dist);
+            }
+        }
+        for (int level = 0; level < PQE_SIMD_N_LEVELS; level++) {
+            free(ids[level]);
+            free(dist[level]);
+        }
+        free(ref_ids);
+        free(ref_dist);
+        fs_case_free(&c);
+    }
+}
+
+/* k larger than the number of codes pads with id -1. */
+static void fastscan_pads_short_results(void **state)
+{
+    (void)state;
+    fs_case c;
+    int64_t ids[3 * 50];
+    float dist[3 * 50];
+
+    fs_case_make(&c, 16, 4, 33, 3, 5);
+    check_fastscan(&c, PQE_METRIC_EUCLIDEAN, 50, ids, dist);
+    assert_int_equal(ids[33], -1);
+    assert_true(isinf(dist[49]));
+    fs_case_free(&c);
+}
+
+static void fastscan_rejects_bad_input(void **state)
+{
+    (void)state;
+    pqe_fastscan *fs = NULL;
+    pqe_pq *pq8 = NULL;
+    pqe_pq_params p8 = pqe_pq_params_default(8, 2, 8);
+    fs_case c;
+    int64_t ids[4];
+    float dist[4];
+    pqe_search_params sp = {PQE_SEARCH_SDC, PQE_METRIC_EUCLIDEAN, 4, 0, 1};
+
+    /* Untrained, then nbits 8. */
+    assert_int_equal(pqe_pq_new(&p8, &pq8), PQE_OK);
+    assert_int_equal(pqe_fastscan_new(pq8, NULL, 0, &fs), PQE_ERR_PARAM);
+    float *cb = calloc(2 * 256 * 4, sizeof *cb);
+    assert_non_null(cb);
+    assert_int_equal(pqe_pq_set_codebooks(pq8, cb), PQE_OK);
+    assert_int_equal(pqe_fastscan_new(pq8, NULL, 0, &fs), PQE_ERR_UNSUPPORTED);
+    assert_non_null(strstr(pqe_last_error(), "nbits"));
+    assert_null(fs);
+    free(cb);
+    pqe_pq_free(pq8);
+
+    /* A code index of 16 does not fit in 4 bits. */
+    fs_case_make(&c, 16, 4, 40, 1, 3);
+    c.codes[4 * 7 + 2] = 16;
+    assert_int_equal(pqe_fastscan_new(c.pq, c.codes, c.n, &fs), PQE_ERR_DATA);
+    assert_non_null(strstr(pqe_last_error(), "code 7, subspace 2"));
+    c.codes[4 * 7 + 2] = 1;
+
+    /* SDC is not a fast-scan mode; a NaN query is refused. */
+    assert_int_equal(pqe_fastscan_new(c.pq, c.codes, c.n, &fs), PQE_OK);
+    assert_int_equal(pqe_fastscan_search(fs, &sp, c.queries, 1, ids, dist), PQE_ERR_UNSUPPORTED);
+    sp.mode = PQE_SEARCH_ADC;
+    c.queries[3] = NAN;
+    assert_int_equal(pqe_fastscan_search(fs, &sp, c.queries, 1, ids, dist), PQE_ERR_DATA);
+    assert_non_null(strstr(pqe_last_error(), "column 3"));
+    pqe_fastscan_free(fs);
+    pqe_fastscan_free(NULL);
+    fs_case_free(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(dispatch_levels, restore_level),
+        cmocka_unit_test_teardown(adc_scan_all_paths_identical, restore_level),
+        cmocka_unit_test(fs_pack_round_trip),
+        cmocka_unit_test_teardown(fs_scan_all_paths_identical, restore_level),
+        cmocka_unit_test_teardown(fastscan_matches_adc_on_every_path, restore_level),
+        cmocka_unit_test(fastscan_pads_short_results),
+        cmocka_unit_test(fastscan_rejects_bad_input),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
