@@ -134,7 +134,7 @@ static pqe_status read_xvecs_part(const char *path, const char *part, size_t *di
                                   size_t *n_out, char element_type[16])
 {
     pqe_array_info info;
-    pqe_status st = pqe_xvecs_info(path, &info);
+    pqe_status st = pqe_xvecs_shape(path, &info);
     size_t count;
 
     if (st != PQE_OK)
@@ -203,7 +203,7 @@ static pqe_status load_texmex(const char *path, const pqe_load_options *opt, pqe
         pqe_array_info info;
         size_t count;
         files[(*n_files)++] = strdup(gt);
-        if ((st = pqe_xvecs_info(gt, &info)) != PQE_OK)
+        if ((st = pqe_xvecs_shape(gt, &info)) != PQE_OK)
             goto cleanup;
         if (info.rows != ds->n_test) {
             st = pqe_fail(PQE_ERR_FORMAT, "%s: %zu ground-truth rows but %zu queries", gt,

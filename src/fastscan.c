@@ -50,7 +50,7 @@ struct pqe_fastscan {
     size_t n_codes;     /* vectors held */
     size_t n_blocks;    /* ceil(n_codes / 32) */
     size_t block_bytes; /* bytes of one block (pqe_fs_block_bytes) */
-    float *codebooks;   /* M x 16 x dsub, owned */
+    float *cbt;         /* codebooks transposed, M x dsub x 16 (pqe_codebooks_transpose), owned */
     uint8_t *blocks;    /* n_blocks x block_bytes, owned */
 };
 
@@ -107,13 +107,13 @@ pqe_status pqe_fastscan_new(const pqe_pq *pq, const uint8_t *codes, size_t n_cod
     self->block_bytes = pqe_fs_block_bytes(M);
 
     cb_floats = M * PQE_FS_KSUB * self->dsub; /* = 16 d, cannot overflow */
-    self->codebooks = pqe_alloc_array(cb_floats, sizeof *self->codebooks, "fast scan codebooks");
+    self->cbt = pqe_alloc_array(cb_floats, sizeof *self->cbt, "fast scan codebooks");
     self->blocks = pqe_alloc_array(n_blocks, self->block_bytes, "fast scan codes");
-    if (!self->codebooks || !self->blocks) {
+    if (!self->cbt || !self->blocks) {
         st = pqe_alloc_status();
         goto cleanup;
     }
-    memcpy(self->codebooks, pqe_pq_codebooks(pq), cb_floats * sizeof *self->codebooks);
+    pqe_codebooks_transpose(pqe_pq_codebooks(pq), M, PQE_FS_KSUB, self->dsub, self->cbt);
     pqe_fs_pack(codes, n_codes, M, self->blocks);
     *out = self;
     self = NULL;
@@ -127,7 +127,7 @@ void pqe_fastscan_free(pqe_fastscan *self)
 {
     if (!self)
         return;
-    free(self->codebooks);
+    free(self->cbt);
     free(self->blocks);
     free(self);
 }
@@ -147,23 +147,10 @@ size_t pqe_fastscan_bytes(const pqe_fastscan *self)
  * product. */
 static void float_table(const pqe_fastscan *self, bool ip, const float *query, float *table)
 {
-    for (size_t m = 0; m < self->n_sub; m++) {
-        const float *q = query + m * self->dsub;
-        for (size_t c = 0; c < PQE_FS_KSUB; c++) {
-            const float *cent = self->codebooks + (m * PQE_FS_KSUB + c) * self->dsub;
-            float s = 0;
-            if (ip) {
-                for (size_t j = 0; j < self->dsub; j++)
-                    s += q[j] * cent[j];
-                s = -s;
-            } else {
-                for (size_t j = 0; j < self->dsub; j++) {
-                    float t = q[j] - cent[j];
-                    s += t * t;
-                }
-            }
-            table[m * PQE_FS_KSUB + c] = s;
-        }
+    pqe_adc_table(query, self->cbt, self->n_sub, PQE_FS_KSUB, self->dsub, ip, table);
+    if (ip) {
+        for (size_t i = 0; i < self->n_sub * PQE_FS_KSUB; i++)
+            table[i] = -table[i];
     }
 }
 

@@ -21,6 +21,10 @@ pqe_status pqe_hdf5_load_into(const char *path, const pqe_load_options *opt, pqe
 pqe_status pqe_hdf5_read_rows_int32(const char *path, const char *name, size_t begin, size_t n,
                                     int32_t *out);
 
+/* Shape of an xvecs file from its size and first header only, without
+ * scanning the other headers (the row readers check each one they read). */
+pqe_status pqe_xvecs_shape(const char *path, pqe_array_info *out);
+
 /* The file attribute `distance` as a metric; PQE_ERR_FORMAT if absent or
  * not one pqeval supports. */
 pqe_status pqe_hdf5_read_metric(const char *path, pqe_metric *out);

@@ -209,6 +209,26 @@ pqe_status pqe_xvecs_info(const char *path, pqe_array_info *out)
     return PQE_OK;
 }
 
+pqe_status pqe_xvecs_shape(const char *path, pqe_array_info *out)
+{
+    pqe_status st;
+    xvecs_shape shape;
+    FILE *fp = fopen(path, "rb");
+
+    memset(out, 0, sizeof *out);
+    if (!fp)
+        return pqe_fail(PQE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    st = read_shape(path, fp, &shape);
+    fclose(fp);
+    if (st != PQE_OK)
+        return st;
+    out->format = shape.format;
+    out->rows = shape.rows;
+    out->cols = shape.dim;
+    snprintf(out->element_type, sizeof out->element_type, "%s", element_name(shape.format));
+    return PQE_OK;
+}
+
 typedef struct emit_target {
     void *out;
     size_t dim;

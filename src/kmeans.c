@@ -44,7 +44,7 @@
 #include "util.h"
 
 /* Dot-product buffer size, in floats, for one block of the assignment. */
-enum { KMEANS_BLOCK_FLOATS = 1 << 20, KMEANS_BLOCK_MAX_POINTS = 4096 };
+enum { KMEANS_BLOCK_FLOATS = 1 << 18, KMEANS_BLOCK_MAX_POINTS = 4096 };
 
 /* Relative perturbation of a split centroid (FAISS's EPS). */
 #define KMEANS_SPLIT_EPS (1.0f / 1024.0f)
@@ -102,46 +102,66 @@ static size_t block_points(size_t n, size_t k)
 }
 
 /* The assignment step over all points: nearest centroid and its squared
- * distance.  x_norms and c_norms are the squared row norms; dots is a
- * buffer of block_points(n, k) * k floats.  Returns the summed distance. */
+ * distance.  x_norms and c_norms are the squared row norms; dots holds
+ * block_points(n, k) * k floats per thread.  Each thread takes whole
+ * blocks and runs its own single-threaded sgemm: the block boundaries do
+ * not depend on the thread count, so neither do the results.  Returns the
+ * summed distance (added up in point order). */
 static double assign_blocks(const float *x, const float *x_norms, size_t n, size_t dim,
                             const float *centroids, const float *c_norms, size_t k, float *dots,
                             int64_t *assign, float *dist2, int n_threads)
 {
-    size_t bs = block_points(n, k);
+    size_t bs = block_points(n, k), n_blocks = (n + bs - 1) / bs;
+    int blas_threads = openblas_get_num_threads();
     double total = 0;
 
-    for (size_t i0 = 0; i0 < n; i0 += bs) {
-        size_t nb = n - i0 < bs ? n - i0 : bs;
-        double block_total = 0;
+    /* OpenBLAS's own threads would fight OpenMP's for the cores. */
+    openblas_set_num_threads(1);
+#pragma omp parallel num_threads(n_threads)
+    {
+        float *mine = dots + (size_t)omp_get_thread_num() * bs * k;
+#pragma omp for schedule(dynamic, 1)
+        for (size_t blk = 0; blk < n_blocks; blk++) {
+            size_t i0 = blk * bs, nb = n - i0 < bs ? n - i0 : bs;
 
-        /* dots = X_block * C^T, nb x k */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)dim, 1.0f,
-                    x + i0 * dim, (int)dim, centroids, (int)dim, 0.0f, dots, (int)k);
-
-#pragma omp parallel for num_threads(n_threads) schedule(static) reduction(+ : block_total)
-        for (size_t i = 0; i < nb; i++) {
-            const float *row = dots + i * k;
-            float xn = x_norms[i0 + i];
-            float best = INFINITY;
-            size_t best_c = 0;
-            for (size_t c = 0; c < k; c++) {
-                float d = xn - 2.0f * row[c] + c_norms[c];
-                if (d < best) {
-                    best = d;
-                    best_c = c;
+            /* mine = X_block * C^T, nb x k */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)dim, 1.0f,
+                        x + i0 * dim, (int)dim, centroids, (int)dim, 0.0f, mine, (int)k);
+            for (size_t i = 0; i < nb; i++) {
+                const float *row = mine + i * k;
+                float xn = x_norms[i0 + i];
+                float best = INFINITY;
+                size_t best_c = 0;
+                for (size_t c = 0; c < k; c++) {
+                    float d = xn - 2.0f * row[c] + c_norms[c];
+                    if (d < best) {
+                        best = d;
+                        best_c = c;
+                    }
                 }
-            }
-            if (!(best > 0)) /* rounding can push a zero distance below zero */
-                best = 0;
-            assign[i0 + i] = (int64_t)best_c;
-            if (dist2)
+                if (!(best > 0)) /* rounding can push a zero distance below zero */
+                    best = 0;
+                assign[i0 + i] = (int64_t)best_c;
                 dist2[i0 + i] = best;
-            block_total += best;
+            }
         }
-        total += block_total;
     }
+    openblas_set_num_threads(blas_threads);
+    for (size_t i = 0; i < n; i++)
+        total += dist2[i];
     return total;
+}
+
+/* The dot-product buffers of all threads. */
+static float *dot_buffer(size_t n, size_t k, int n_threads)
+{
+    size_t per_thread;
+    if (!pqe_mul_ok(block_points(n, k), k, &per_thread)) {
+        pqe_fail(PQE_ERR_OVERFLOW, "k-means: block of %zu x %zu distances overflows",
+                 block_points(n, k), k);
+        return NULL;
+    }
+    return pqe_alloc_array((size_t)n_threads, per_thread * sizeof(float), "k-means dot products");
 }
 
 /* Checks that every value is finite, naming the first bad row and column. */
@@ -220,10 +240,12 @@ static pqe_status init_plusplus(const float *x, size_t n, size_t dim, size_t k, 
 
 /* The update step: centroids become the means of their points (sums in
  * double, sequential, so the result does not depend on the threads); then
- * empty clusters are re-seeded by splitting the largest.  Returns the
- * number of clusters re-seeded. */
+ * empty clusters are re-seeded by splitting the cluster with the largest
+ * squared error (sse: k entries of scratch).  Returns the number of
+ * clusters re-seeded. */
 static size_t update_centroids(const float *x, size_t n, size_t dim, const int64_t *assign,
-                               size_t k, double *sums, size_t *counts, float *centroids)
+                               size_t k, double *sums, size_t *counts, double *sse,
+                               float *centroids)
 {
     size_t n_empty = 0;
 
@@ -238,36 +260,57 @@ static size_t update_centroids(const float *x, size_t n, size_t dim, const int64
             s[j] += row[j];
     }
     for (size_t c = 0; c < k; c++) {
-        if (counts[c] == 0)
+        if (counts[c] == 0) {
+            n_empty++;
             continue;
+        }
         double inv = 1.0 / (double)counts[c];
         for (size_t j = 0; j < dim; j++)
             centroids[c * dim + j] = (float)(sums[c * dim + j] * inv);
     }
+    if (n_empty == 0)
+        return 0;
 
-    /* Split the largest cluster into each empty one. */
+    /* Squared error of each cluster around its new centroid. */
+    memset(sse, 0, k * sizeof *sse);
+    for (size_t i = 0; i < n; i++) {
+        size_t c = (size_t)assign[i];
+        const float *row = x + i * dim, *cen = centroids + c * dim;
+        double e = 0;
+        for (size_t j = 0; j < dim; j++) {
+            double t = (double)row[j] - cen[j];
+            e += t * t;
+        }
+        sse[c] += e;
+    }
+
+    /* Split the worst cluster into each empty one. */
     for (size_t c = 0; c < k; c++) {
         if (counts[c] != 0)
             continue;
-        size_t big = 0;
-        for (size_t b = 1; b < k; b++) {
-            if (counts[b] > counts[big])
+        size_t big = c == 0 ? 1 : 0;
+        for (size_t b = 0; b < k; b++) {
+            if (counts[b] == 0)
+                continue;
+            if (sse[b] > sse[big] || (sse[b] == sse[big] && counts[b] > counts[big]))
                 big = b;
         }
         float *dst = centroids + c * dim, *src = centroids + big * dim;
-        memcpy(dst, src, dim * sizeof *dst);
+        /* Push apart by EPS times the coordinate or, where that is small,
+         * the cluster's RMS spread per coordinate (a zero coordinate would
+         * not move otherwise). */
+        double spread = sqrt(sse[big] / ((double)counts[big] * (double)dim));
         for (size_t j = 0; j < dim; j++) {
-            if (j % 2 == 0) {
-                dst[j] *= 1 + KMEANS_SPLIT_EPS;
-                src[j] *= 1 - KMEANS_SPLIT_EPS;
-            } else {
-                dst[j] *= 1 - KMEANS_SPLIT_EPS;
-                src[j] *= 1 + KMEANS_SPLIT_EPS;
-            }
+            double base = fabs(src[j]) > spread ? fabs(src[j]) : spread;
+            float delta = (float)(KMEANS_SPLIT_EPS * base);
+            float v = src[j];
+            dst[j] = j % 2 == 0 ? v + delta : v - delta;
+            src[j] = j % 2 == 0 ? v - delta : v + delta;
         }
         counts[c] = counts[big] / 2;
         counts[big] -= counts[c];
-        n_empty++;
+        sse[big] /= 2;
+        sse[c] = sse[big];
     }
     return n_empty;
 }
@@ -277,9 +320,9 @@ pqe_status pqe_kmeans(const float *x, size_t n, size_t dim, const pqe_kmeans_par
 {
     pqe_status st = PQE_OK;
     size_t k = params ? params->k : 0;
-    float *sub = NULL, *x_norms = NULL, *c_norms = NULL, *dots = NULL;
+    float *sub = NULL, *x_norms = NULL, *c_norms = NULL, *dots = NULL, *dist2 = NULL;
     int64_t *assign = NULL;
-    double *sums = NULL, *energy = NULL;
+    double *sums = NULL, *sse = NULL, *energy = NULL;
     size_t *counts = NULL, *pick = NULL;
     size_t n_empty_fixed = 0;
     int n_threads;
@@ -327,12 +370,15 @@ pqe_status pqe_kmeans(const float *x, size_t n, size_t dim, const pqe_kmeans_par
 
     x_norms = pqe_alloc_array(n, sizeof *x_norms, "k-means point norms");
     c_norms = pqe_alloc_array(k, sizeof *c_norms, "k-means centroid norms");
-    dots = pqe_alloc_array(block_points(n, k), k * sizeof *dots, "k-means dot products");
+    dots = dot_buffer(n, k, n_threads);
     assign = pqe_alloc_array(n, sizeof *assign, "k-means assignment");
+    dist2 = pqe_alloc_array(n, sizeof *dist2, "k-means distances");
     sums = pqe_alloc_array(k, dim * sizeof *sums, "k-means sums");
+    sse = pqe_alloc_array(k, sizeof *sse, "k-means cluster errors");
     counts = pqe_alloc_array(k, sizeof *counts, "k-means counts");
     energy = pqe_calloc_array(params->n_iters, sizeof *energy, "k-means energy");
-    if (!x_norms || !c_norms || !dots || !assign || !sums || !counts || !energy) {
+    if (!x_norms || !c_norms || !dots || !assign || !dist2 || !sums || !sse || !counts ||
+        !energy) {
         st = pqe_alloc_status();
         goto cleanup;
     }
@@ -359,10 +405,10 @@ pqe_status pqe_kmeans(const float *x, size_t n, size_t dim, const pqe_kmeans_par
     row_norms(x, n, dim, x_norms, n_threads);
     for (unsigned it = 0; it < params->n_iters; it++) {
         row_norms(centroids, k, dim, c_norms, n_threads);
-        double total =
-            assign_blocks(x, x_norms, n, dim, centroids, c_norms, k, dots, assign, NULL, n_threads);
+        double total = assign_blocks(x, x_norms, n, dim, centroids, c_norms, k, dots, assign,
+                                     dist2, n_threads);
         energy[it] = total / (double)n;
-        n_empty_fixed += update_centroids(x, n, dim, assign, k, sums, counts, centroids);
+        n_empty_fixed += update_centroids(x, n, dim, assign, k, sums, counts, sse, centroids);
     }
 
     if (result) {
@@ -380,7 +426,9 @@ cleanup:
     free(c_norms);
     free(dots);
     free(assign);
+    free(dist2);
     free(sums);
+    free(sse);
     free(counts);
     free(energy);
     return st;
@@ -390,7 +438,7 @@ pqe_status pqe_kmeans_assign(const float *x, size_t n, size_t dim, const float *
                              int64_t *assign, float *dist2)
 {
     pqe_status st = PQE_OK;
-    float *x_norms = NULL, *c_norms = NULL, *dots = NULL;
+    float *x_norms = NULL, *c_norms = NULL, *dots = NULL, *scratch = NULL;
     int n_threads = thread_count(0);
 
     if (n == 0)
@@ -402,8 +450,10 @@ pqe_status pqe_kmeans_assign(const float *x, size_t n, size_t dim, const float *
                         k, dim);
     x_norms = pqe_alloc_array(n, sizeof *x_norms, "k-means point norms");
     c_norms = pqe_alloc_array(k, sizeof *c_norms, "k-means centroid norms");
-    dots = pqe_alloc_array(block_points(n, k), k * sizeof *dots, "k-means dot products");
-    if (!x_norms || !c_norms || !dots) {
+    dots = dot_buffer(n, k, n_threads);
+    if (!dist2)
+        dist2 = scratch = pqe_alloc_array(n, sizeof *scratch, "k-means distances");
+    if (!x_norms || !c_norms || !dots || !dist2) {
         st = pqe_alloc_status();
         goto cleanup;
     }
@@ -415,5 +465,6 @@ cleanup:
     free(x_norms);
     free(c_norms);
     free(dots);
+    free(scratch);
     return st;
 }

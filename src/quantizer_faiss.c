@@ -144,19 +144,63 @@ static double parse_pq_bits(const char *factory)
     return (double)m * (double)nbits;
 }
 
-/* Records whether the index has a standalone codec, and its size. */
-static void probe_codec(faiss_state *s)
+/* The code size by experiment: one vector encoded into buffers filled with
+ * 0x00 and with 0xff; bytes past the code keep their fill in both.  Needed
+ * because faiss_Index_sa_code_size of FAISS 1.7.3's C API checks that the
+ * index has a codec but never writes the size (fixed in later FAISS).
+ * Exact for encoders that write whole bytes, which FAISS's do (the
+ * scalar quantizer, the one that ORs bits in, clears its codes first). */
+static size_t measure_code_size(const faiss_state *s, const float *x, size_t dim)
+{
+    size_t cap = 16 * dim + 4096, size = 0;
+    uint8_t *a = malloc(cap), *b = malloc(cap);
+
+    if (a && b) {
+        memset(a, 0x00, cap);
+        memset(b, 0xff, cap);
+        if (faiss_Index_sa_encode(s->index, 1, x, a) == 0 &&
+            faiss_Index_sa_encode(s->index, 1, x, b) == 0) {
+            for (size_t i = cap; i > 0; i--) {
+                if (a[i - 1] != 0x00 || b[i - 1] != 0xff) {
+                    size = i;
+                    break;
+                }
+            }
+        }
+    }
+    free(a);
+    free(b);
+    return size;
+}
+
+/* Records whether the (trained) index has a standalone codec, and its
+ * size; x is one vector to encode for measuring it (NULL: zeros). */
+static void probe_codec(faiss_state *s, const float *x, size_t dim)
 {
     size_t size = 0;
+    float *zeros = NULL;
 
     free(s->no_sa_reason);
     s->no_sa_reason = NULL;
-    if (faiss_Index_sa_code_size(s->index, &size) == 0 && size > 0) {
-        s->code_size = size;
+    s->code_size = 0;
+    if (!faiss_Index_is_trained(s->index))
+        return;
+    if (faiss_Index_sa_code_size(s->index, &size) != 0) {
+        s->no_sa_reason = strdup(faiss_message());
         return;
     }
-    s->code_size = 0;
-    s->no_sa_reason = strdup(faiss_message());
+    if (size == 0) {
+        if (!x) {
+            zeros = calloc(dim, sizeof *zeros);
+            x = zeros;
+        }
+        if (x)
+            size = measure_code_size(s, x, dim);
+        free(zeros);
+    }
+    s->code_size = size;
+    if (size == 0)
+        s->no_sa_reason = strdup("the standalone encoder wrote no bytes");
 }
 
 static pqe_status faiss_train(pqe_quantizer *q, const float *x, size_t n)
@@ -169,7 +213,7 @@ static pqe_status faiss_train(pqe_quantizer *q, const float *x, size_t n)
     if (rc != 0)
         return pqe_fail(PQE_ERR_FAISS, "%s: training on %zu vectors failed: %s", q->name, n,
                         faiss_message());
-    probe_codec(s);
+    probe_codec(s, x, q->dim);
     return PQE_OK;
 }
 
@@ -414,7 +458,7 @@ pqe_status pqe_quantizer_faiss_create(const char *factory, size_t dim, pqe_metri
         }
     }
     s->code_bits = parse_pq_bits(description);
-    probe_codec(s);
+    probe_codec(s, NULL, dim);
 
     st = pqe_quantizer_wrap(&faiss_ops, s, dim, metric, &q);
     s = NULL; /* owned by q now, or freed */
@@ -448,7 +492,7 @@ pqe_status pqe_quantizer_faiss_load(const char *path, pqe_quantizer **out)
         return st;
     }
     metric = faiss_Index_metric_type(s->index) == METRIC_L2 ? PQE_METRIC_EUCLIDEAN : PQE_METRIC_DOT;
-    probe_codec(s);
+    probe_codec(s, NULL, (size_t)faiss_Index_d(s->index));
     st = pqe_quantizer_wrap(&faiss_ops, s, (size_t)faiss_Index_d(s->index), metric, &q);
     if (st != PQE_OK)
         return st;

@@ -67,7 +67,9 @@ static double mse(const float *a, const float *b, size_t n)
     return t / (double)n;
 }
 
-/* PQ8 through the interface = PQ8 through the C API directly. */
+/* PQ8 through the interface = PQ8 through the C API directly.  "np": no
+ * polysemous training (FAISS's factory turns it on for "PQ8", and it takes
+ * minutes; it only permutes the centroids). */
 static void pq8_same_as_direct(void **state)
 {
     (void)state;
@@ -82,17 +84,18 @@ static void pq8_same_as_direct(void **state)
     float dist_q[N_QUERY * K], dist_f[N_QUERY * K];
 
     assert_true(codes_q && codes_f && rec_q && rec_f);
-    assert_int_equal(pqe_quantizer_new_faiss("PQ8", DIM, PQE_METRIC_EUCLIDEAN, 0, &q), PQE_OK);
-    assert_string_equal(pqe_quantizer_name(q), "faiss:PQ8");
+    assert_int_equal(pqe_quantizer_new_faiss("PQ8np", DIM, PQE_METRIC_EUCLIDEAN, 0, &q), PQE_OK);
+    assert_string_equal(pqe_quantizer_name(q), "faiss:PQ8np");
     assert_int_equal(pqe_quantizer_train(q, train_x, N_TRAIN), PQE_OK);
     assert_int_equal(pqe_quantizer_code_bytes(q), 8);
     assert_true(pqe_quantizer_code_bits(q) == 64.0);
     assert_int_equal(pqe_quantizer_n_sub(q), 0);
 
-    assert_int_equal(faiss_index_factory(&index, DIM, "PQ8", METRIC_L2), 0);
+    assert_int_equal(faiss_index_factory(&index, DIM, "PQ8np", METRIC_L2), 0);
     assert_int_equal(faiss_Index_train(index, N_TRAIN, train_x), 0);
+    /* FAISS 1.7.3's C API checks for a codec here but does not write the
+     * size (a bug), so only the status is compared. */
     assert_int_equal(faiss_Index_sa_code_size(index, &code_size), 0);
-    assert_int_equal(code_size, 8);
     assert_int_equal(faiss_Index_sa_encode(index, N_BASE, base_x, codes_f), 0);
     assert_int_equal(faiss_Index_sa_decode(index, N_BASE, codes_f, rec_f), 0);
 
@@ -154,8 +157,7 @@ static void fast_scan_falls_back(void **state)
     uint8_t codes[16];
 
     assert_non_null(rec);
-    assert_int_equal(pqe_quantizer_new_faiss("PQ8x4fs", DIM, PQE_METRIC_EUCLIDEAN, 0, &q),
-                     PQE_OK);
+    assert_int_equal(pqe_quantizer_new_faiss("PQ8x4fs", DIM, PQE_METRIC_EUCLIDEAN, 0, &q), PQE_OK);
     assert_int_equal(pqe_quantizer_train(q, train_x, N_TRAIN), PQE_OK);
     assert_true(pqe_quantizer_code_bits(q) == 32.0);
     assert_int_equal(pqe_quantizer_code_bytes(q), 0);
@@ -166,7 +168,7 @@ static void fast_scan_falls_back(void **state)
     double e_fs = mse(base_x, rec, N_BASE);
 
     /* Same codebooks as the plain 4-bit PQ (same training, same seed). */
-    assert_int_equal(pqe_quantizer_new_faiss("PQ8x4", DIM, PQE_METRIC_EUCLIDEAN, 0, &plain),
+    assert_int_equal(pqe_quantizer_new_faiss("PQ8x4np", DIM, PQE_METRIC_EUCLIDEAN, 0, &plain),
                      PQE_OK);
     assert_int_equal(pqe_quantizer_train(plain, train_x, N_TRAIN), PQE_OK);
     assert_int_equal(pqe_quantizer_code_bytes(plain), 4);
@@ -206,9 +208,9 @@ static void bad_factory_string(void **state)
     assert_non_null(strstr(pqe_last_error(), "failed: "));
     assert_true(strlen(strstr(pqe_last_error(), "failed: ")) > strlen("failed: ") + 5);
 
-    assert_int_equal(pqe_quantizer_new_faiss("PQ8|nosuchparam=3", DIM, PQE_METRIC_EUCLIDEAN, 0,
-                                             &q),
-                     PQE_ERR_FAISS);
+    assert_int_equal(
+        pqe_quantizer_new_faiss("PQ8np|nosuchparam=3", DIM, PQE_METRIC_EUCLIDEAN, 0, &q),
+        PQE_ERR_FAISS);
     assert_non_null(strstr(pqe_last_error(), "nosuchparam"));
     assert_int_equal(pqe_quantizer_new_faiss("PQ5", DIM, PQE_METRIC_EUCLIDEAN, 0, &q),
                      PQE_ERR_FAISS); /* 5 does not divide 32 */
@@ -225,12 +227,12 @@ static void ivf_with_nprobe(void **state)
     float d1[N_QUERY * K], d16[N_QUERY * K];
     size_t padded = 0;
 
-    assert_int_equal(pqe_quantizer_new_faiss("IVF16,PQ8", DIM, PQE_METRIC_EUCLIDEAN, 0, &one),
+    assert_int_equal(pqe_quantizer_new_faiss("IVF16,PQ8np", DIM, PQE_METRIC_EUCLIDEAN, 0, &one),
                      PQE_OK);
     assert_int_equal(
-        pqe_quantizer_new_faiss("IVF16,PQ8|nprobe=16", DIM, PQE_METRIC_EUCLIDEAN, 0, &all),
+        pqe_quantizer_new_faiss("IVF16,PQ8np|nprobe=16", DIM, PQE_METRIC_EUCLIDEAN, 0, &all),
         PQE_OK);
-    assert_string_equal(pqe_quantizer_name(all), "faiss:IVF16,PQ8|nprobe=16");
+    assert_string_equal(pqe_quantizer_name(all), "faiss:IVF16,PQ8np|nprobe=16");
     assert_int_equal(pqe_quantizer_train(one, train_x, N_TRAIN), PQE_OK);
     assert_int_equal(pqe_quantizer_train(all, train_x, N_TRAIN), PQE_OK);
     assert_int_equal(pqe_quantizer_code_bytes(all), 9); /* list number + 8 */
@@ -295,7 +297,7 @@ static void faiss_save_load(void **state)
     uint8_t c1[20 * 8], c2[20 * 8];
 
     snprintf(path, sizeof path, "%s/faiss-opq.index", dir ? dir : "/tmp");
-    assert_int_equal(pqe_quantizer_new_faiss("OPQ8,PQ8", DIM, PQE_METRIC_EUCLIDEAN, 0, &q),
+    assert_int_equal(pqe_quantizer_new_faiss("OPQ8,PQ8np", DIM, PQE_METRIC_EUCLIDEAN, 0, &q),
                      PQE_OK);
     assert_true(pqe_quantizer_code_bits(q) == 64.0);
     assert_int_equal(pqe_quantizer_train(q, train_x, N_TRAIN), PQE_OK);
@@ -314,12 +316,9 @@ static void faiss_save_load(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(pq8_same_as_direct),
-        cmocka_unit_test(fast_scan_falls_back),
-        cmocka_unit_test(bad_factory_string),
-        cmocka_unit_test(ivf_with_nprobe),
-        cmocka_unit_test(flat_inner_product),
-        cmocka_unit_test(faiss_save_load),
+        cmocka_unit_test(pq8_same_as_direct), cmocka_unit_test(fast_scan_falls_back),
+        cmocka_unit_test(bad_factory_string), cmocka_unit_test(ivf_with_nprobe),
+        cmocka_unit_test(flat_inner_product), cmocka_unit_test(faiss_save_load),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -221,8 +221,7 @@ static pqe_quantizer_config fashion_config(size_t m, pqe_rotation rotation)
     return c;
 }
 
-static void train_and_measure(size_t m, pqe_rotation rotation, double *train_mse,
-                              double *test_mse)
+static void train_and_measure(size_t m, pqe_rotation rotation, double *train_mse, double *test_mse)
 {
     pqe_quantizer_config c = fashion_config(m, rotation);
     pqe_quantizer *q = NULL;
@@ -304,8 +303,8 @@ static void opq_np_identity_never_worse_than_pq(void **state)
     assert_int_equal(pqe_quantizer_new(&c, &np), PQE_OK);
     assert_int_equal(pqe_quantizer_train(np, fm.x, fm.n_train), PQE_OK);
     assert_true(distortion(np, fm.x, fm.n_train, fm.dim) <= pq_mse);
-    assert_float_equal(distortion(np, fm.x, fm.n_train, fm.dim),
-                       trace.distortion[trace.best_iter], 1e-3 * pq_mse);
+    assert_float_equal(distortion(np, fm.x, fm.n_train, fm.dim), trace.distortion[trace.best_iter],
+                       1e-3 * pq_mse);
 
     /* With zero outer iterations it IS plain PQ. */
     pqe_quantizer *np0 = NULL;

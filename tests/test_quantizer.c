@@ -42,8 +42,7 @@ static float *make_data(size_t n, uint64_t seed)
     for (size_t i = 0; i < n; i++) {
         float z[DIM];
         for (size_t j = 0; j < DIM; j++) {
-            double u = pqe_rng_uniform(&rng) + pqe_rng_uniform(&rng) + pqe_rng_uniform(&rng) -
-                       1.5;
+            double u = pqe_rng_uniform(&rng) + pqe_rng_uniform(&rng) + pqe_rng_uniform(&rng) - 1.5;
             z[j] = (float)(u * 10.0 / (1.0 + (double)j));
         }
         for (size_t a = 0; a < DIM; a++) {

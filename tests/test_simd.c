@@ -2,9 +2,9 @@
  * 4-bit fast-scan search built on them (fastscan.h).
  *
  * Every path the CPU can run (portable, AVX2, AVX-512) must give the same
- * bits as a plain loop written here, on sizes that hit the remainders
- * (codes not a multiple of the vector width, subspaces not a multiple of
- * four).  The fast scan is checked against float ADC computed here: each
+ * sums and masks as a plain loop written here, on sizes that hit the
+ * remainders (codes not a multiple of the block, subspaces not a multiple
+ * of four), and is also forced through the dispatcher.  The fast scan is checked against float ADC computed here: each
  * reported distance within the quantisation bound of the exact one, no
  * left-out code nearer than the returned ones by more than twice the bound,
  * and the same ids and distances whichever path is forced.
@@ -25,10 +25,10 @@
 #include "pqeval/search.h"
 #include "simd/adc_kernels.h"
 
-static const pqe_adc_scan_u8_fn adc_fns[PQE_SIMD_N_LEVELS] = {
-    pqe_adc_scan_u8_portable, pqe_adc_scan_u8_avx2, pqe_adc_scan_u8_avx512};
+static const pqe_adc_table_fn table_fns[PQE_SIMD_N_LEVELS] = {
+    pqe_adc_table_portable, pqe_adc_table_avx2, pqe_adc_table_avx512};
 static const pqe_fs_scan_fn fs_fns[PQE_SIMD_N_LEVELS] = {pqe_fs_scan_portable, pqe_fs_scan_avx2,
-                                                          pqe_fs_scan_avx512};
+                                                         pqe_fs_scan_avx512};
 
 static float uniform(pqe_rng *rng, float lo, float hi)
 {
@@ -70,54 +70,61 @@ static void dispatch_levels(void **state)
         assert_true(pqe_simd_supported(PQE_SIMD_AVX2));
 }
 
-/* ADC scan: every level, called directly and through the dispatcher, gives
- * the bits of the plain in-order sum. */
-static void adc_scan_all_paths_identical(void **state)
+/* ADC tables: every level, directly and through the dispatcher, gives the
+ * bits of the plain loop over the untransposed codebooks (search.c's). */
+static void adc_table_all_paths_identical(void **state)
 {
     (void)state;
-    const size_t sub_counts[] = {1, 3, 4, 8, 12, 16, 28, 64};
-    const size_t ksubs[] = {256, 16, 200};
-    const size_t n = 173; /* not a multiple of 4, 8 or 16 */
+    const size_t ksubs[] = {2, 8, 16, 24, 40, 80, 256};
+    const size_t dsubs[] = {1, 3, 8, 49};
+    const size_t M = 3;
     pqe_rng rng;
 
-    pqe_rng_seed(&rng, 7);
-    for (size_t a = 0; a < sizeof sub_counts / sizeof *sub_counts; a++) {
-        for (size_t b = 0; b < sizeof ksubs / sizeof *ksubs; b++) {
-            size_t M = sub_counts[a], K = ksubs[b];
-            float *table = malloc(M * K * sizeof *table);
-            uint8_t *codes = malloc(n * M);
-            float *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
-            assert_non_null(table);
-            assert_non_null(codes);
-            assert_non_null(want);
-            assert_non_null(got);
-            for (size_t i = 0; i < M * K; i++)
-                table[i] = uniform(&rng, -3, 1000);
-            for (size_t i = 0; i < n * M; i++)
-                codes[i] = (uint8_t)pqe_rng_below(&rng, K);
-            for (size_t i = 0; i < n; i++) {
-                float s = 0;
-                for (size_t m = 0; m < M; m++)
-                    s += table[m * K + codes[i * M + m]];
-                want[i] = s;
+    pqe_rng_seed(&rng, 17);
+    for (size_t a = 0; a < sizeof ksubs / sizeof *ksubs; a++) {
+        for (size_t b = 0; b < sizeof dsubs / sizeof *dsubs; b++) {
+            size_t K = ksubs[a], dsub = dsubs[b];
+            float *cb = malloc(M * K * dsub * sizeof *cb),
+                  *cbt = malloc(M * K * dsub * sizeof *cbt);
+            float *query = malloc(M * dsub * sizeof *query);
+            float *want = malloc(M * K * sizeof *want), *got = malloc(M * K * sizeof *got);
+            assert_true(cb && cbt && query && want && got);
+            for (size_t i = 0; i < M * K * dsub; i++)
+                cb[i] = uniform(&rng, -50, 200);
+            for (size_t i = 0; i < M * dsub; i++)
+                query[i] = uniform(&rng, -50, 200);
+            pqe_codebooks_transpose(cb, M, K, dsub, cbt);
+            for (int ip = 0; ip < 2; ip++) {
+                for (size_t m = 0; m < M; m++) {
+                    for (size_t c = 0; c < K; c++) {
+                        const float *cent = cb + (m * K + c) * dsub;
+                        float s = 0;
+                        for (size_t j = 0; j < dsub; j++) {
+                            if (ip) {
+                                s += query[m * dsub + j] * cent[j];
+                            } else {
+                                float t = query[m * dsub + j] - cent[j];
+                                s += t * t;
+                            }
+                        }
+                        want[m * K + c] = s;
+                    }
+                }
+                for (int level = 0; level < PQE_SIMD_N_LEVELS; level++) {
+                    if (!pqe_simd_supported((pqe_simd_level)level))
+                        continue;
+                    memset(got, 0, M * K * sizeof *got);
+                    table_fns[level](query, cbt, M, K, dsub, ip, got);
+                    assert_memory_equal(got, want, M * K * sizeof *got);
+                    assert_int_equal(pqe_simd_force((pqe_simd_level)level), PQE_OK);
+                    memset(got, 0, M * K * sizeof *got);
+                    pqe_adc_table(query, cbt, M, K, dsub, ip, got);
+                    assert_memory_equal(got, want, M * K * sizeof *got);
+                }
             }
-            for (int level = 0; level < PQE_SIMD_N_LEVELS; level++) {
-                if (!pqe_simd_supported((pqe_simd_level)level))
-                    continue;
-                memset(got, 0, n * sizeof *got);
-                adc_fns[level](table, M, K, codes, n, got);
-                assert_memory_equal(got, want, n * sizeof *got);
-                /* A partial range starting mid-array (alignment, tails). */
-                memset(got, 0, n * sizeof *got);
-                adc_fns[level](table, M, K, codes + 5 * M, n - 5, got);
-                assert_memory_equal(got, want + 5, (n - 5) * sizeof *got);
-                assert_int_equal(pqe_simd_force((pqe_simd_level)level), PQE_OK);
-                memset(got, 0, n * sizeof *got);
-                pqe_adc_scan_u8(table, M, K, codes, n, got);
-                assert_memory_equal(got, want, n * sizeof *got);
-            }
-            free(table);
-            free(codes);
+            free(cb);
+            free(cbt);
+            free(query);
             free(want);
             free(got);
         }
@@ -198,12 +205,20 @@ static void fs_scan_all_paths_identical(void **state)
             for (int level = 0; level < PQE_SIMD_N_LEVELS; level++) {
                 if (!pqe_simd_supported((pqe_simd_level)level))
                     continue;
-                memset(got, 0xAB, n_blocks * 32 * sizeof *got);
-                fs_fns[level](blocks, n_blocks, M, lut, limits[l], got, got_mask);
-                assert_memory_equal(got, want, n_blocks * 32 * sizeof *got);
-                for (size_t i = 0; i < n_blocks * 32; i++) {
-                    unsigned bit = (got_mask[i / 32] >> (i % 32)) & 1u;
-                    assert_int_equal(bit, want[i] <= limits[l]);
+                /* Called directly, then through the dispatcher. */
+                for (int via_dispatch = 0; via_dispatch < 2; via_dispatch++) {
+                    memset(got, 0xAB, n_blocks * 32 * sizeof *got);
+                    if (via_dispatch) {
+                        assert_int_equal(pqe_simd_force((pqe_simd_level)level), PQE_OK);
+                        pqe_fs_scan(blocks, n_blocks, M, lut, limits[l], got, got_mask);
+                    } else {
+                        fs_fns[level](blocks, n_blocks, M, lut, limits[l], got, got_mask);
+                    }
+                    assert_memory_equal(got, want, n_blocks * 32 * sizeof *got);
+                    for (size_t i = 0; i < n_blocks * 32; i++) {
+                        unsigned bit = (got_mask[i / 32] >> (i % 32)) & 1u;
+                        assert_int_equal(bit, want[i] <= limits[l]);
+                    }
                 }
             }
         }
@@ -451,7 +466,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(dispatch_levels, restore_level),
-        cmocka_unit_test_teardown(adc_scan_all_paths_identical, restore_level),
+        cmocka_unit_test_teardown(adc_table_all_paths_identical, restore_level),
         cmocka_unit_test(fs_pack_round_trip),
         cmocka_unit_test_teardown(fs_scan_all_paths_identical, restore_level),
         cmocka_unit_test_teardown(fastscan_matches_adc_on_every_path, restore_level),

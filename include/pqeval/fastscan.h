@@ -65,8 +65,8 @@ pqe_status pqe_fastscan_search(const pqe_fastscan *self, const pqe_search_params
 /* For one query: the largest difference between a distance this module
  * reports and the float ADC distance of the same code (the rounding of the
  * quantised table, M * half a step, plus a margin for float rounding). */
-pqe_status pqe_fastscan_error_bound(const pqe_fastscan *self, pqe_metric metric,
-                                    const float *query, double *bound);
+pqe_status pqe_fastscan_error_bound(const pqe_fastscan *self, pqe_metric metric, const float *query,
+                                    double *bound);
 
 #ifdef __cplusplus
 }

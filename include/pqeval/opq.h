@@ -66,15 +66,14 @@ pqe_status pqe_opq_rotation_from_covariance(const double *covariance, size_t dim
 pqe_status pqe_opq_covariance(const float *x, size_t n, size_t dim, double *covariance);
 
 /* OPQ_P: the covariance of x, then pqe_opq_rotation_from_covariance. */
-pqe_status pqe_opq_parametric(const float *x, size_t n, size_t dim, size_t n_sub,
-                              float *rotation);
+pqe_status pqe_opq_parametric(const float *x, size_t n, size_t dim, size_t n_sub, float *rotation);
 
 /* Parameters of OPQ_NP. */
 typedef struct pqe_opq_params {
-    pqe_pq_params pq;       /* dim, M, nbits and the k-means of the first PQ training */
-    pqe_opq_start start;    /* the initial rotation */
-    unsigned outer_iters;   /* Procrustes updates, >= 0 (0 = the start rotation only) */
-    unsigned inner_iters;   /* Lloyd iterations on the codebooks after each update, >= 1 */
+    pqe_pq_params pq;     /* dim, M, nbits and the k-means of the first PQ training */
+    pqe_opq_start start;  /* the initial rotation */
+    unsigned outer_iters; /* Procrustes updates, >= 0 (0 = the start rotation only) */
+    unsigned inner_iters; /* Lloyd iterations on the codebooks after each update, >= 1 */
 } pqe_opq_params;
 
 /* What OPQ_NP did: distortion (mean squared error per vector, measured in

@@ -34,8 +34,8 @@ extern "C" {
 typedef struct pqe_quantizer pqe_quantizer; /* opaque */
 
 typedef enum pqe_rotation {
-    PQE_ROTATION_NONE = 0,           /* plain PQ */
-    PQE_ROTATION_OPQ_PARAMETRIC = 1, /* OPQ_P: PCA + eigenvalue allocation */
+    PQE_ROTATION_NONE = 0,             /* plain PQ */
+    PQE_ROTATION_OPQ_PARAMETRIC = 1,   /* OPQ_P: PCA + eigenvalue allocation */
     PQE_ROTATION_OPQ_NONPARAMETRIC = 2 /* OPQ_NP: alternating PQ and Procrustes */
 } pqe_rotation;
 
@@ -46,8 +46,8 @@ pqe_status pqe_rotation_parse(const char *name, pqe_rotation *out);
 /* Everything that defines one of our quantizers. */
 typedef struct pqe_quantizer_config {
     size_t dim;
-    size_t n_sub;   /* M */
-    unsigned nbits; /* bits per subspace index */
+    size_t n_sub;      /* M */
+    unsigned nbits;    /* bits per subspace index */
     pqe_metric metric; /* decides the search tables: L2 for euclidean, IP otherwise */
     pqe_rotation rotation;
     pqe_opq_start opq_start;
@@ -57,8 +57,8 @@ typedef struct pqe_quantizer_config {
     pqe_kmeans_init kmeans_init;
     size_t max_points_per_centroid; /* 0 = no subsampling */
     uint64_t seed;
-    int n_threads;            /* 0 = OpenMP default */
-    size_t sdc_memory_limit;  /* bytes for the SDC table; 0 = 256 MiB */
+    int n_threads;           /* 0 = OpenMP default */
+    size_t sdc_memory_limit; /* bytes for the SDC table; 0 = 256 MiB */
 } pqe_quantizer_config;
 
 /* Defaults for a quantizer of dim dimensions, M subspaces and nbits. */

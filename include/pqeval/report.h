@@ -71,7 +71,8 @@ pqe_status pqe_plot_format_from_path(const char *path, pqe_plot_format *out);
  * size, with the monotone (isotonic) fit of the analysis drawn as a step
  * line.  Needs no display.  Written to a temporary name, then renamed onto
  * path.  PLplot keeps global state: not safe to call from several threads
- * at once.  Fails with PQE_ERR_PARAM if there is nothing to plot and
+ * at once.  Fails with PQE_ERR_PARAM if there is nothing to plot,
+ * PQE_ERR_UNSUPPORTED if PLplot lacks the driver (plplot-driver-cairo) and
  * PQE_ERR_IO if PLplot cannot write the file. */
 pqe_status pqe_results_plot(const pqe_sweep_result *self, pqe_plot_format format, const char *path);
 

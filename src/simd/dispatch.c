@@ -16,11 +16,11 @@
 
 static const char *const level_names[PQE_SIMD_N_LEVELS] = {"portable", "avx2", "avx512"};
 
-static const pqe_adc_scan_u8_fn adc_scan_u8_fns[PQE_SIMD_N_LEVELS] = {
-    pqe_adc_scan_u8_portable, pqe_adc_scan_u8_avx2, pqe_adc_scan_u8_avx512};
+static const pqe_adc_table_fn adc_table_fns[PQE_SIMD_N_LEVELS] = {
+    pqe_adc_table_portable, pqe_adc_table_avx2, pqe_adc_table_avx512};
 
-static const pqe_fs_scan_fn fs_scan_fns[PQE_SIMD_N_LEVELS] = {
-    pqe_fs_scan_portable, pqe_fs_scan_avx2, pqe_fs_scan_avx512};
+static const pqe_fs_scan_fn fs_scan_fns[PQE_SIMD_N_LEVELS] = {pqe_fs_scan_portable,
+                                                              pqe_fs_scan_avx2, pqe_fs_scan_avx512};
 
 /* -1 until the first call decides; then a pqe_simd_level. */
 static atomic_int active_level = -1;
@@ -40,8 +40,8 @@ pqe_status pqe_simd_level_parse(const char *name, pqe_simd_level *out)
             return PQE_OK;
         }
     }
-    return pqe_fail(PQE_ERR_PARAM,
-                    "unknown SIMD level \"%s\": expected portable, avx2 or avx512", name);
+    return pqe_fail(PQE_ERR_PARAM, "unknown SIMD level \"%s\": expected portable, avx2 or avx512",
+                    name);
 }
 
 int pqe_simd_supported(pqe_simd_level level)
@@ -52,7 +52,7 @@ int pqe_simd_supported(pqe_simd_level level)
 #if defined(__x86_64__) || defined(__i386__)
     case PQE_SIMD_AVX2:
         __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        return __builtin_cpu_supports("avx2");
     case PQE_SIMD_AVX512:
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
@@ -97,14 +97,14 @@ pqe_status pqe_simd_force(pqe_simd_level level)
     return PQE_OK;
 }
 
-void pqe_adc_scan_u8(const float *table, size_t n_sub, size_t ksub, const uint8_t *codes,
-                     size_t n, float *out)
-{
-    adc_scan_u8_fns[pqe_simd_active()](table, n_sub, ksub, codes, n, out);
-}
-
 void pqe_fs_scan(const uint8_t *blocks, size_t n_blocks, size_t n_sub, const uint8_t *lut,
                  uint16_t limit, uint16_t *dist, uint32_t *mask)
 {
     fs_scan_fns[pqe_simd_active()](blocks, n_blocks, n_sub, lut, limit, dist, mask);
+}
+
+void pqe_adc_table(const float *query, const float *cbt, size_t n_sub, size_t ksub, size_t dsub,
+                   int ip, float *table)
+{
+    adc_table_fns[pqe_simd_active()](query, cbt, n_sub, ksub, dsub, ip, table);
 }

@@ -1,19 +1,10 @@
-/* kernels_avx2.c - AVX2 versions of the kernels of adc_kernels.h.
+/* kernels_avx2.c - the AVX2 fast-scan kernel of adc_kernels.h.
  *
- * Compiled per function with target("avx2,fma"); only called by
- * dispatch.c after the CPU said it has AVX2.  Results are bit-identical to
+ * Compiled per function with target("avx2"); only called by
+ * dispatch.c after the CPU said it has AVX2.  Results are identical to
  * kernels_portable.c.
  *
- * ADC scan: eight codes at a time, one per 32-bit lane.  For each group of
- * four subspaces one gather fetches the four code bytes of each of the eight
- * codes; then, subspace by subspace and in order, a gather fetches the table
- * entries and adds them to the lane's sum, so each lane adds in the same
- * order as the portable loop.  The code gather reads four bytes at a time,
- * so the last codes (whose read could pass the end of the array) and
- * subspace counts that are not a multiple of four go through the portable
- * loop.
- *
- * Fast scan: a 32-byte load holds one subspace pair of a block (see
+ * A 32-byte load holds one subspace pair of a block (see
  * pqe_fs_pack); the low nibbles index the 16-entry tables of vectors 0..15,
  * the high nibbles those of vectors 16..31.  _mm256_shuffle_epi8 looks up
  * 32 entries per instruction: lane 0 in the table of subspace 2p, lane 1 in
@@ -30,41 +21,69 @@
 
 #include <immintrin.h>
 
-#define AVX2_TARGET __attribute__((target("avx2,fma")))
+#define AVX2_TARGET __attribute__((target("avx2")))
 
 AVX2_TARGET
-void pqe_adc_scan_u8_avx2(const float *table, size_t n_sub, size_t ksub, const uint8_t *codes,
-                          size_t n, float *out)
+void pqe_adc_table_avx2(const float *query, const float *cbt, size_t n_sub, size_t ksub,
+                        size_t dsub, int ip, float *table)
 {
-    size_t i = 0;
-
-    if (n_sub % 4 == 0 && n_sub <= (size_t)INT32_MAX / 8) {
-        const __m256i byte_mask = _mm256_set1_epi32(0xff);
-        const __m256i code_offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                                        _mm256_set1_epi32((int)n_sub));
-        /* The last gathered word of a group of 8 codes ends at byte
-         * (i + 8) * n_sub, inside the array: no overrun. */
-        for (; i + 8 <= n; i += 8) {
-            const uint8_t *group = codes + i * n_sub;
-            const float *t = table;
-            __m256 sum = _mm256_setzero_ps();
-            for (size_t m = 0; m < n_sub; m += 4, t += 4 * ksub) {
-                __m256i words =
-                    _mm256_i32gather_epi32((const int *)(const void *)(group + m), code_offsets, 1);
-                __m256i idx0 = _mm256_and_si256(words, byte_mask);
-                __m256i idx1 = _mm256_and_si256(_mm256_srli_epi32(words, 8), byte_mask);
-                __m256i idx2 = _mm256_and_si256(_mm256_srli_epi32(words, 16), byte_mask);
-                __m256i idx3 = _mm256_srli_epi32(words, 24);
-                sum = _mm256_add_ps(sum, _mm256_i32gather_ps(t, idx0, 4));
-                sum = _mm256_add_ps(sum, _mm256_i32gather_ps(t + ksub, idx1, 4));
-                sum = _mm256_add_ps(sum, _mm256_i32gather_ps(t + 2 * ksub, idx2, 4));
-                sum = _mm256_add_ps(sum, _mm256_i32gather_ps(t + 3 * ksub, idx3, 4));
+    /* Eight centroids per register; mul and add kept apart (no FMA) so
+     * each lane sums exactly like the portable loop.  A ksub below 8 (nbits
+     * 1 or 2) goes the portable way. */
+    if (ksub % 8 != 0) {
+        pqe_adc_table_portable(query, cbt, n_sub, ksub, dsub, ip, table);
+        return;
+    }
+    for (size_t m = 0; m < n_sub; m++) {
+        const float *q = query + m * dsub;
+        const float *sub = cbt + m * dsub * ksub;
+        size_t c = 0;
+        /* Four registers of centroids per pass over j: independent chains
+         * of adds keep the adder busy. */
+        for (; c + 32 <= ksub; c += 32) {
+            __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+            __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+            for (size_t j = 0; j < dsub; j++) {
+                const float *col = sub + j * ksub + c;
+                __m256 qj = _mm256_set1_ps(q[j]);
+                __m256 x0 = _mm256_loadu_ps(col), x1 = _mm256_loadu_ps(col + 8);
+                __m256 x2 = _mm256_loadu_ps(col + 16), x3 = _mm256_loadu_ps(col + 24);
+                if (ip) {
+                    acc0 = _mm256_add_ps(acc0, _mm256_mul_ps(qj, x0));
+                    acc1 = _mm256_add_ps(acc1, _mm256_mul_ps(qj, x1));
+                    acc2 = _mm256_add_ps(acc2, _mm256_mul_ps(qj, x2));
+                    acc3 = _mm256_add_ps(acc3, _mm256_mul_ps(qj, x3));
+                } else {
+                    x0 = _mm256_sub_ps(qj, x0);
+                    x1 = _mm256_sub_ps(qj, x1);
+                    x2 = _mm256_sub_ps(qj, x2);
+                    x3 = _mm256_sub_ps(qj, x3);
+                    acc0 = _mm256_add_ps(acc0, _mm256_mul_ps(x0, x0));
+                    acc1 = _mm256_add_ps(acc1, _mm256_mul_ps(x1, x1));
+                    acc2 = _mm256_add_ps(acc2, _mm256_mul_ps(x2, x2));
+                    acc3 = _mm256_add_ps(acc3, _mm256_mul_ps(x3, x3));
+                }
             }
-            _mm256_storeu_ps(out + i, sum);
+            _mm256_storeu_ps(table + m * ksub + c, acc0);
+            _mm256_storeu_ps(table + m * ksub + c + 8, acc1);
+            _mm256_storeu_ps(table + m * ksub + c + 16, acc2);
+            _mm256_storeu_ps(table + m * ksub + c + 24, acc3);
+        }
+        for (; c < ksub; c += 8) {
+            __m256 acc = _mm256_setzero_ps();
+            for (size_t j = 0; j < dsub; j++) {
+                __m256 qj = _mm256_set1_ps(q[j]);
+                __m256 col = _mm256_loadu_ps(sub + j * ksub + c);
+                if (ip) {
+                    acc = _mm256_add_ps(acc, _mm256_mul_ps(qj, col));
+                } else {
+                    __m256 diff = _mm256_sub_ps(qj, col);
+                    acc = _mm256_add_ps(acc, _mm256_mul_ps(diff, diff));
+                }
+            }
+            _mm256_storeu_ps(table + m * ksub + c, acc);
         }
     }
-    if (i < n)
-        pqe_adc_scan_u8_portable(table, n_sub, ksub, codes + i * n_sub, n - i, out + i);
 }
 
 /* Sums the two 128-bit lanes of even/odd accumulators into 16 uint16
@@ -128,10 +147,10 @@ void pqe_fs_scan_avx2(const uint8_t *blocks, size_t n_blocks, size_t n_sub, cons
 
 #else /* not x86: never dispatched to, but the symbols must exist */
 
-void pqe_adc_scan_u8_avx2(const float *table, size_t n_sub, size_t ksub, const uint8_t *codes,
-                          size_t n, float *out)
+void pqe_adc_table_avx2(const float *query, const float *cbt, size_t n_sub, size_t ksub,
+                        size_t dsub, int ip, float *table)
 {
-    pqe_adc_scan_u8_portable(table, n_sub, ksub, codes, n, out);
+    pqe_adc_table_portable(query, cbt, n_sub, ksub, dsub, ip, table);
 }
 
 void pqe_fs_scan_avx2(const uint8_t *blocks, size_t n_blocks, size_t n_sub, const uint8_t *lut,

@@ -1,15 +1,10 @@
-/* kernels_avx512.c - AVX-512 (F + BW) versions of the kernels of
+/* kernels_avx512.c - the AVX-512 (F + BW) fast-scan kernel of
  * adc_kernels.h.
  *
- * Compiled per function with target("avx512f,avx512bw,avx2,fma"); only
+ * Compiled per function with target("avx512f,avx512bw,avx2"); only
  * called by dispatch.c after the CPU said it has AVX-512 F and BW.  Results
- * are bit-identical to kernels_portable.c.  The methods are those of
- * kernels_avx2.c at twice the width:
- *
- * ADC scan: sixteen codes at a time, one per 32-bit lane, subspaces added
- * in order per lane.
- *
- * Fast scan: a 64-byte load holds two subspace pairs of a block (the
+ * are identical to kernels_portable.c.  The method is that of
+ * kernels_avx2.c at twice the width: a 64-byte load holds two subspace pairs of a block (the
  * padding to a multiple of four subspaces in pqe_fs_pack makes the pair
  * count even), so _mm512_shuffle_epi8 does 64 lookups per instruction, each
  * 128-bit lane in the table of its own subspace; the four lanes are summed
@@ -23,41 +18,68 @@
 
 #include <immintrin.h>
 
-#define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx2,fma")))
+#define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx2")))
 
 AVX512_TARGET
-void pqe_adc_scan_u8_avx512(const float *table, size_t n_sub, size_t ksub,
-                            const uint8_t *codes, size_t n, float *out)
+void pqe_adc_table_avx512(const float *query, const float *cbt, size_t n_sub, size_t ksub,
+                          size_t dsub, int ip, float *table)
 {
-    size_t i = 0;
-
-    if (n_sub % 4 == 0 && n_sub <= (size_t)INT32_MAX / 16) {
-        const __m512i byte_mask = _mm512_set1_epi32(0xff);
-        const __m512i code_offsets =
-            _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                               _mm512_set1_epi32((int)n_sub));
-        /* The last gathered word of a group of 16 codes ends at byte
-         * (i + 16) * n_sub, inside the array: no overrun. */
-        for (; i + 16 <= n; i += 16) {
-            const uint8_t *group = codes + i * n_sub;
-            const float *t = table;
-            __m512 sum = _mm512_setzero_ps();
-            for (size_t m = 0; m < n_sub; m += 4, t += 4 * ksub) {
-                __m512i words = _mm512_i32gather_epi32(code_offsets, (const void *)(group + m), 1);
-                __m512i idx0 = _mm512_and_si512(words, byte_mask);
-                __m512i idx1 = _mm512_and_si512(_mm512_srli_epi32(words, 8), byte_mask);
-                __m512i idx2 = _mm512_and_si512(_mm512_srli_epi32(words, 16), byte_mask);
-                __m512i idx3 = _mm512_srli_epi32(words, 24);
-                sum = _mm512_add_ps(sum, _mm512_i32gather_ps(idx0, t, 4));
-                sum = _mm512_add_ps(sum, _mm512_i32gather_ps(idx1, t + ksub, 4));
-                sum = _mm512_add_ps(sum, _mm512_i32gather_ps(idx2, t + 2 * ksub, 4));
-                sum = _mm512_add_ps(sum, _mm512_i32gather_ps(idx3, t + 3 * ksub, 4));
+    /* Sixteen centroids per register, mul and add kept apart (see the AVX2
+     * version); ksub 8 goes the AVX2 way, smaller ones the portable way. */
+    if (ksub % 16 != 0) {
+        pqe_adc_table_avx2(query, cbt, n_sub, ksub, dsub, ip, table);
+        return;
+    }
+    for (size_t m = 0; m < n_sub; m++) {
+        const float *q = query + m * dsub;
+        const float *sub = cbt + m * dsub * ksub;
+        size_t c = 0;
+        /* Four registers of centroids per pass over j: independent chains
+         * of adds keep the adder busy. */
+        for (; c + 64 <= ksub; c += 64) {
+            __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+            __m512 acc2 = _mm512_setzero_ps(), acc3 = _mm512_setzero_ps();
+            for (size_t j = 0; j < dsub; j++) {
+                const float *col = sub + j * ksub + c;
+                __m512 qj = _mm512_set1_ps(q[j]);
+                __m512 x0 = _mm512_loadu_ps(col), x1 = _mm512_loadu_ps(col + 16);
+                __m512 x2 = _mm512_loadu_ps(col + 32), x3 = _mm512_loadu_ps(col + 48);
+                if (ip) {
+                    acc0 = _mm512_add_ps(acc0, _mm512_mul_ps(qj, x0));
+                    acc1 = _mm512_add_ps(acc1, _mm512_mul_ps(qj, x1));
+                    acc2 = _mm512_add_ps(acc2, _mm512_mul_ps(qj, x2));
+                    acc3 = _mm512_add_ps(acc3, _mm512_mul_ps(qj, x3));
+                } else {
+                    x0 = _mm512_sub_ps(qj, x0);
+                    x1 = _mm512_sub_ps(qj, x1);
+                    x2 = _mm512_sub_ps(qj, x2);
+                    x3 = _mm512_sub_ps(qj, x3);
+                    acc0 = _mm512_add_ps(acc0, _mm512_mul_ps(x0, x0));
+                    acc1 = _mm512_add_ps(acc1, _mm512_mul_ps(x1, x1));
+                    acc2 = _mm512_add_ps(acc2, _mm512_mul_ps(x2, x2));
+                    acc3 = _mm512_add_ps(acc3, _mm512_mul_ps(x3, x3));
+                }
             }
-            _mm512_storeu_ps(out + i, sum);
+            _mm512_storeu_ps(table + m * ksub + c, acc0);
+            _mm512_storeu_ps(table + m * ksub + c + 16, acc1);
+            _mm512_storeu_ps(table + m * ksub + c + 32, acc2);
+            _mm512_storeu_ps(table + m * ksub + c + 48, acc3);
+        }
+        for (; c < ksub; c += 16) {
+            __m512 acc = _mm512_setzero_ps();
+            for (size_t j = 0; j < dsub; j++) {
+                __m512 qj = _mm512_set1_ps(q[j]);
+                __m512 col = _mm512_loadu_ps(sub + j * ksub + c);
+                if (ip) {
+                    acc = _mm512_add_ps(acc, _mm512_mul_ps(qj, col));
+                } else {
+                    __m512 diff = _mm512_sub_ps(qj, col);
+                    acc = _mm512_add_ps(acc, _mm512_mul_ps(diff, diff));
+                }
+            }
+            _mm512_storeu_ps(table + m * ksub + c, acc);
         }
     }
-    if (i < n)
-        pqe_adc_scan_u8_portable(table, n_sub, ksub, codes + i * n_sub, n - i, out + i);
 }
 
 /* Sums the four 128-bit lanes of even/odd accumulators into 16 uint16
@@ -75,8 +97,8 @@ static __m256i fs_combine512(__m512i even, __m512i odd)
 }
 
 AVX512_TARGET
-void pqe_fs_scan_avx512(const uint8_t *blocks, size_t n_blocks, size_t n_sub,
-                        const uint8_t *lut, uint16_t limit, uint16_t *dist, uint32_t *mask)
+void pqe_fs_scan_avx512(const uint8_t *blocks, size_t n_blocks, size_t n_sub, const uint8_t *lut,
+                        uint16_t limit, uint16_t *dist, uint32_t *mask)
 {
     size_t n_quads = pqe_fs_padded_sub(n_sub) / 4;
     size_t block_bytes = pqe_fs_block_bytes(n_sub);
@@ -112,14 +134,14 @@ void pqe_fs_scan_avx512(const uint8_t *blocks, size_t n_blocks, size_t n_sub,
 
 #else /* not x86: never dispatched to, but the symbols must exist */
 
-void pqe_adc_scan_u8_avx512(const float *table, size_t n_sub, size_t ksub,
-                            const uint8_t *codes, size_t n, float *out)
+void pqe_adc_table_avx512(const float *query, const float *cbt, size_t n_sub, size_t ksub,
+                          size_t dsub, int ip, float *table)
 {
-    pqe_adc_scan_u8_portable(table, n_sub, ksub, codes, n, out);
+    pqe_adc_table_portable(query, cbt, n_sub, ksub, dsub, ip, table);
 }
 
-void pqe_fs_scan_avx512(const uint8_t *blocks, size_t n_blocks, size_t n_sub,
-                        const uint8_t *lut, uint16_t limit, uint16_t *dist, uint32_t *mask)
+void pqe_fs_scan_avx512(const uint8_t *blocks, size_t n_blocks, size_t n_sub, const uint8_t *lut,
+                        uint16_t limit, uint16_t *dist, uint32_t *mask)
 {
     pqe_fs_scan_portable(blocks, n_blocks, n_sub, lut, limit, dist, mask);
 }

@@ -1,11 +1,10 @@
-/* kernels_portable.c - the reference kernels in plain C, and the fast-scan
- * block layout.
+/* kernels_portable.c - the reference fast-scan kernel in plain C, and the
+ * fast-scan block layout.
  *
- * These define the results: the SIMD paths (kernels_avx2.c,
- * kernels_avx512.c) must give the same bits.  For the ADC scan that means
- * each code's distance is summed over subspaces 0, 1, ..., M-1 in that
- * order, in float; the SIMD paths keep that order per lane.  For the fast
- * scan all arithmetic is on integers, so any order gives the same sums.
+ * This defines the results: the SIMD paths (kernels_avx2.c,
+ * kernels_avx512.c) must give the same sums and masks.  All arithmetic is
+ * on integers (uint16, wrapping exactly like the SIMD adds), so the order
+ * of the additions does not matter.
  *
  * Depends on: adc_kernels.h.
  */
@@ -55,42 +54,39 @@ uint8_t pqe_fs_code_at(const uint8_t *blocks, size_t n_sub, size_t i, size_t m)
     return (uint8_t)((block[off] >> shift) & 15u);
 }
 
-void pqe_adc_scan_u8_portable(const float *table, size_t n_sub, size_t ksub,
-                              const uint8_t *codes, size_t n, float *out)
+void pqe_codebooks_transpose(const float *cb, size_t n_sub, size_t ksub, size_t dsub, float *cbt)
 {
-    size_t i = 0;
+    for (size_t m = 0; m < n_sub; m++)
+        for (size_t c = 0; c < ksub; c++)
+            for (size_t j = 0; j < dsub; j++)
+                cbt[(m * dsub + j) * ksub + c] = cb[(m * ksub + c) * dsub + j];
+}
 
-    /* Four codes at a time: four independent chains of adds keep the
-     * loads in flight; each chain still adds its subspaces in order. */
-    for (; i + 4 <= n; i += 4) {
-        const uint8_t *c0 = codes + i * n_sub;
-        const uint8_t *c1 = c0 + n_sub;
-        const uint8_t *c2 = c1 + n_sub;
-        const uint8_t *c3 = c2 + n_sub;
-        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        const float *t = table;
-        for (size_t m = 0; m < n_sub; m++, t += ksub) {
-            s0 += t[c0[m]];
-            s1 += t[c1[m]];
-            s2 += t[c2[m]];
-            s3 += t[c3[m]];
+void pqe_adc_table_portable(const float *query, const float *cbt, size_t n_sub, size_t ksub,
+                            size_t dsub, int ip, float *table)
+{
+    for (size_t m = 0; m < n_sub; m++) {
+        float *t = table + m * ksub;
+        for (size_t c = 0; c < ksub; c++)
+            t[c] = 0;
+        for (size_t j = 0; j < dsub; j++) {
+            const float *col = cbt + (m * dsub + j) * ksub;
+            float q = query[m * dsub + j];
+            if (ip) {
+                for (size_t c = 0; c < ksub; c++)
+                    t[c] += q * col[c];
+            } else {
+                for (size_t c = 0; c < ksub; c++) {
+                    float diff = q - col[c];
+                    t[c] += diff * diff;
+                }
+            }
         }
-        out[i] = s0;
-        out[i + 1] = s1;
-        out[i + 2] = s2;
-        out[i + 3] = s3;
-    }
-    for (; i < n; i++) {
-        const uint8_t *c = codes + i * n_sub;
-        float s = 0;
-        for (size_t m = 0; m < n_sub; m++)
-            s += table[m * ksub + c[m]];
-        out[i] = s;
     }
 }
 
-void pqe_fs_scan_portable(const uint8_t *blocks, size_t n_blocks, size_t n_sub,
-                          const uint8_t *lut, uint16_t limit, uint16_t *dist, uint32_t *mask)
+void pqe_fs_scan_portable(const uint8_t *blocks, size_t n_blocks, size_t n_sub, const uint8_t *lut,
+                          uint16_t limit, uint16_t *dist, uint32_t *mask)
 {
     size_t n_pairs = pqe_fs_padded_sub(n_sub) / 2;
     size_t block_bytes = pqe_fs_block_bytes(n_sub);

@@ -66,4 +66,13 @@ cmp -s "$T/t10k.fvecs" "$T/fm_test.fvecs" || fail "the IDX test images differ fr
 err=$("$PQEVAL" convert "$T/q.fvecs" "$T/x.hdf5" 2>&1); [ $? -eq 2 ] || fail "array -> dataset"
 grep -q "single array" <<<"$err" || fail "array -> dataset message: $err"
 "$PQEVAL" info "$T/nothing.hdf5" >/dev/null 2>&1; [ $? -eq 2 ] || fail "missing file"
+# The catalog: 9 tab-separated columns; the checksums of the files at hand agree.
+awk -F'\t' '!/^#/ && NF != 9 { print "line " NR ": " NF " columns"; bad = 1 } END { exit bad }' \
+    "$PQEVAL_SOURCE_DIR/datasets/catalog.tsv" || fail "catalog.tsv is malformed"
+for entry in "siftdeb	$S/siftdeb_base.bvecs" "siftdeb-128-euclidean	$S/siftdeb-128-euclidean.hdf5"; do
+    name=${entry%%	*}; file=${entry#*	}
+    want=$(awk -F'\t' -v n="$name" '$1 == n { print $9 }' "$PQEVAL_SOURCE_DIR/datasets/catalog.tsv")
+    have=$(sha256sum "$file" | cut -d' ' -f1)
+    [ "$want" = "$have" ] || fail "catalog checksum of $name: $want, the file has $have"
+done
 echo "data_info_convert: ok"
