@@ -67,6 +67,12 @@ char *openblas_get_corename(void);
 static atomic_llong heap_live; /* bytes allocated now */
 static atomic_llong heap_peak; /* largest heap_live since the last reset */
 
+/* AddressSanitizer brings its own allocator: no wrappers then (the extra
+ * MiB columns read 0). */
+#if defined(__SANITIZE_ADDRESS__) && !defined(PQEVAL_BENCH_NO_HEAP_COUNT)
+#define PQEVAL_BENCH_NO_HEAP_COUNT 1
+#endif
+
 #ifndef PQEVAL_BENCH_NO_HEAP_COUNT
 void *__libc_malloc(size_t size);
 void *__libc_calloc(size_t n, size_t size);

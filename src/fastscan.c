@@ -41,7 +41,10 @@
 #include "topk.h"
 #include "util.h"
 
-enum { CHUNK_BLOCKS = 64 };
+enum {
+    CHUNK_BLOCKS = 64, /* blocks per kernel call (2048 codes) */
+    FS_MAX_SUB = 4096  /* above this a table entry would get fewer than 16 levels */
+};
 
 struct pqe_fastscan {
     size_t dim;         /* d */
@@ -86,6 +89,11 @@ pqe_status pqe_fastscan_new(const pqe_pq *pq, const uint8_t *codes, size_t n_cod
     if (n_codes > 0 && !codes)
         return pqe_fail(PQE_ERR_PARAM, "fast scan: missing codes");
     M = pqe_pq_n_sub(pq);
+    if (M > FS_MAX_SUB)
+        return pqe_fail(PQE_ERR_UNSUPPORTED,
+                        "fast scan supports up to %d subspaces (table entries then have %u "
+                        "levels), not %zu",
+                        FS_MAX_SUB, 65535u / FS_MAX_SUB + 1, M);
     for (size_t i = 0; i < n_codes; i++) {
         for (size_t m = 0; m < M; m++) {
             if (codes[i * M + m] >= PQE_FS_KSUB)

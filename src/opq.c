@@ -40,10 +40,17 @@
  *     never worse than plain PQ trained with the same seed.
  *  4. The identity start copies the data instead of multiplying, so that
  *     iterate 0 is exactly plain PQ.
- *  5. Eigenvalues (which may be 0 or slightly negative in floating point,
- *     e.g. constant pixels) enter the products floored at 1e-12 times the
- *     largest; empty buckets are served first, so the M largest
- *     eigenvalues go to different subspaces whatever their scale.
+ *  5. The products are compared as sums of 1 + log(lambda / lambda_min),
+ *     i.e. the log-eigenvalues shifted so that the smallest term is 1.
+ *     With raw logs the greedy depends on the data's units: eigenvalues
+ *     below 1 have negative logs, so a bucket that already holds some
+ *     would keep attracting more (scaling the data by 1e-3 changed the
+ *     allocation; test_opq checks that it no longer does).  With every
+ *     term >= 1 a bucket's product only grows, empty buckets come first
+ *     and the M largest eigenvalues go to different subspaces.
+ *     Eigenvalues (0 or slightly negative in floating point for constant
+ *     coordinates, e.g. border pixels) are floored at 1e-12 times the
+ *     largest.
  *  6. Products X^T Y^ and the rotations are single precision (cblas_sgemm);
  *     the covariance, eigenproblem and SVD are double precision.
  *
@@ -89,7 +96,7 @@ pqe_status pqe_opq_eigen_allocation(const double *eigenvalues, size_t dim, size_
     size_t *count = NULL;
     double *log_product = NULL;
     size_t dsub;
-    double floor_value;
+    double floor_value, log_min;
 
     if (!eigenvalues || !order || dim == 0 || n_sub == 0 || dim % n_sub != 0)
         return pqe_fail(PQE_ERR_PARAM,
@@ -109,25 +116,21 @@ pqe_status pqe_opq_eigen_allocation(const double *eigenvalues, size_t dim, size_
     }
     qsort(sorted, dim, sizeof *sorted, compare_eigen_desc);
     floor_value = sorted[0].value > 0 ? sorted[0].value * 1e-12 : 1.0;
+    log_min = log(fmax(sorted[dim - 1].value, floor_value));
 
-    /* Greedy: each eigenvalue to the non-full bucket of smallest product. */
+    /* Greedy: each eigenvalue to the non-full bucket of smallest product,
+     * products compared as sums of 1 + log(lambda / lambda_min). */
     for (size_t i = 0; i < dim; i++) {
         size_t best = n_sub;
         for (size_t b = 0; b < n_sub; b++) {
             if (count[b] == dsub)
                 continue;
-            if (best == n_sub) {
-                best = b;
-                continue;
-            }
-            if (count[best] == 0)
-                break; /* an empty bucket of lower index already won */
-            if (count[b] == 0 || log_product[b] < log_product[best])
+            if (best == n_sub || log_product[b] < log_product[best])
                 best = b;
         }
         order[best * dsub + count[best]] = sorted[i].index;
         count[best]++;
-        log_product[best] += log(fmax(sorted[i].value, floor_value));
+        log_product[best] += 1.0 + log(fmax(sorted[i].value, floor_value)) - log_min;
     }
 
 cleanup:
@@ -464,6 +467,11 @@ pqe_status pqe_opq_nonparametric(const pqe_opq_params *params, const float *x, s
     *pq_out = NULL;
     if (params->inner_iters == 0)
         return pqe_fail(PQE_ERR_PARAM, "opq: inner iterations must be at least 1, not 0");
+    if (n > (size_t)INT32_MAX || params->pq.dim > (size_t)INT32_MAX)
+        return pqe_fail(PQE_ERR_OVERFLOW,
+                        "opq: %zu training vectors of dimension %zu are too "
+                        "many for BLAS",
+                        n, params->pq.dim);
     if (params->start != PQE_OPQ_START_PARAMETRIC && params->start != PQE_OPQ_START_IDENTITY)
         return pqe_fail(PQE_ERR_PARAM, "opq: unknown start %d", (int)params->start);
     st = pqe_pq_new(&params->pq, &pq);

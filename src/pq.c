@@ -47,6 +47,8 @@
 
 #include "pqeval/atomic_file.h"
 #include "pqeval/rng.h"
+#include "pq_internal.h"
+#include "simd/adc_kernels.h"
 #include "util.h"
 
 #define PQ_FILE_MAGIC "PQEVALPQ"
@@ -356,17 +358,7 @@ static void encode_one(const pqe_pq *self, const float *x, float *dist, uint8_t 
         const float *xs = x + m * dsub;
         const float *ct = self->codebooks_t + m * dsub * K;
 
-        for (size_t c = 0; c < K; c++)
-            dist[c] = 0;
-        for (size_t j = 0; j < dsub; j++) {
-            const float xj = xs[j];
-            const float *col = ct + j * K;
-#pragma omp simd
-            for (size_t c = 0; c < K; c++) {
-                float t = xj - col[c];
-                dist[c] += t * t;
-            }
-        }
+        pqe_adc_table(xs, ct, 1, K, dsub, 0, dist);
         size_t best = 0;
         float best_d = dist[0];
         for (size_t c = 1; c < K; c++) {
@@ -747,4 +739,9 @@ cleanup:
     free(codebooks);
     pqe_pq_free(pq);
     return st;
+}
+
+const float *pqe_pq_codebooks_t(const pqe_pq *self)
+{
+    return self->codebooks_t;
 }

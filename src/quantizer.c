@@ -46,7 +46,7 @@ pqe_quantizer_config pqe_quantizer_config_default(size_t dim, size_t n_sub, unsi
     c.nbits = nbits;
     c.metric = PQE_METRIC_EUCLIDEAN;
     c.rotation = PQE_ROTATION_NONE;
-    c.opq_start = PQE_OPQ_START_PARAMETRIC;
+    c.opq_start = PQE_OPQ_START_IDENTITY; /* see pqe_quantizer_config_default */
     c.opq_outer_iters = PQE_OPQ_OUTER_ITERS_DEFAULT;
     c.opq_inner_iters = PQE_OPQ_INNER_ITERS_DEFAULT;
     c.kmeans_iters = PQE_KMEANS_ITERS_DEFAULT;

@@ -7,7 +7,9 @@
  *   sa_code_size).  Indexes without one (fast-scan PQ "PQ16x4fs" in FAISS
  *   1.7.3) have code_bytes 0; encode/decode fail with PQE_ERR_UNSUPPORTED
  *   and FAISS's message, and pqe_quantizer_reconstruct falls back to adding
- *   the vectors to a clone of the index and reconstructing them from it.
+ *   the vectors to a copy of the index and reconstructing them from it
+ *   (a copy by clone_index, or by write_index/read_index through a
+ *   temporary file where FAISS 1.7.3 cannot clone, as for fast-scan).
  * - Search: FAISS's own faiss_Index_search, i.e. ADC for PQ indexes; SDC
  *   is refused with PQE_ERR_UNSUPPORTED.
  * - Search parameters: FAISS's factory strings cannot set them, so a
@@ -282,7 +284,29 @@ static pqe_status faiss_decode(const pqe_quantizer *q, const uint8_t *codes, siz
     return PQE_OK;
 }
 
-/* Without a standalone codec: add x to a clone and reconstruct it. */
+/* A copy of the index: faiss_clone_index, or for the indexes it cannot
+ * clone (fast-scan in FAISS 1.7.3) a write_index/read_index round trip
+ * through an anonymous temporary file. */
+static int copy_index(const FaissIndex *index, FaissIndex **out)
+{
+    FILE *fp;
+    int rc;
+
+    if (faiss_clone_index(index, out) == 0)
+        return 0;
+    fp = tmpfile();
+    if (!fp)
+        return -1;
+    rc = faiss_write_index(index, fp);
+    if (rc == 0 && fflush(fp) == 0 && fseek(fp, 0, SEEK_SET) == 0)
+        rc = faiss_read_index(fp, 0, out);
+    else if (rc == 0)
+        rc = -1;
+    fclose(fp);
+    return rc;
+}
+
+/* Without a standalone codec: add x to a copy and reconstruct it. */
 static pqe_status reconstruct_by_clone(const pqe_quantizer *q, const float *x, size_t n, float *out)
 {
     const faiss_state *s = state_of(q);
@@ -291,8 +315,8 @@ static pqe_status reconstruct_by_clone(const pqe_quantizer *q, const float *x, s
     idx_t first;
     int old = threads_enter(s);
 
-    if (faiss_clone_index(s->index, &clone) != 0) {
-        st = pqe_fail(PQE_ERR_UNSUPPORTED, "%s: reconstruct: the index cannot be cloned: %s",
+    if (copy_index(s->index, &clone) != 0) {
+        st = pqe_fail(PQE_ERR_UNSUPPORTED, "%s: reconstruct: the index cannot be copied: %s",
                       q->name, faiss_message());
         goto cleanup;
     }

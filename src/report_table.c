@@ -244,8 +244,31 @@ pqe_status pqe_results_print_table(const pqe_sweep_result *self, FILE *out)
         return pqe_fail(PQE_ERR_PARAM, "printing results: nothing to print");
     print_header(out, self);
     print_rows(out, self);
-    for (size_t i = 0; i < self->n_analyses && self->analyses; i++)
-        print_analysis(out, &self->analyses[i]);
+    if (self->n_analyses && self->analyses) {
+        /* The measure of the PQ and OPQ papers' plots in full, the others
+         * as one line each (all of them are in the JSON file). */
+        size_t main = 0;
+        for (size_t i = 0; i < self->n_analyses; i++) {
+            const char *name = self->analyses[i].recall_name;
+            if (name && !strcmp(name, "ADC 1-recall@10")) {
+                main = i;
+                break;
+            }
+        }
+        print_analysis(out, &self->analyses[main]);
+        if (self->n_analyses > 1)
+            fprintf(out, "\nthe other recall measures:\n");
+        for (size_t i = 0; i < self->n_analyses; i++) {
+            const pqe_analysis *a = &self->analyses[i];
+            if (i == main)
+                continue;
+            fprintf(out,
+                    "  %-17s %-13s Spearman %+.2f, discordant pairs %zu (%zu outside "
+                    "noise), LOO error %.3f\n",
+                    a->recall_name ? a->recall_name : "recall", pqe_verdict_name(a->verdict),
+                    a->overall.spearman, a->n_pairs_outside_noise, a->n_pairs, a->loo_mae);
+        }
+    }
     if (ferror(out))
         return pqe_fail(PQE_ERR_IO, "printing results: %s", strerror(errno));
     return PQE_OK;

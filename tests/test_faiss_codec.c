@@ -227,16 +227,16 @@ static void ivf_with_nprobe(void **state)
     float d1[N_QUERY * K], d16[N_QUERY * K];
     size_t padded = 0;
 
-    assert_int_equal(pqe_quantizer_new_faiss("IVF16,PQ8np", DIM, PQE_METRIC_EUCLIDEAN, 0, &one),
+    assert_int_equal(pqe_quantizer_new_faiss("IVF16,PQ8x4np", DIM, PQE_METRIC_EUCLIDEAN, 0, &one),
                      PQE_OK);
     assert_int_equal(
-        pqe_quantizer_new_faiss("IVF16,PQ8np|nprobe=16", DIM, PQE_METRIC_EUCLIDEAN, 0, &all),
+        pqe_quantizer_new_faiss("IVF16,PQ8x4np|nprobe=16", DIM, PQE_METRIC_EUCLIDEAN, 0, &all),
         PQE_OK);
-    assert_string_equal(pqe_quantizer_name(all), "faiss:IVF16,PQ8np|nprobe=16");
+    assert_string_equal(pqe_quantizer_name(all), "faiss:IVF16,PQ8x4np|nprobe=16");
     assert_int_equal(pqe_quantizer_train(one, train_x, N_TRAIN), PQE_OK);
     assert_int_equal(pqe_quantizer_train(all, train_x, N_TRAIN), PQE_OK);
-    assert_int_equal(pqe_quantizer_code_bytes(all), 9); /* list number + 8 */
-    assert_true(pqe_quantizer_code_bits(all) == 72.0);
+    assert_int_equal(pqe_quantizer_code_bytes(all), 5); /* list number + 4 */
+    assert_true(pqe_quantizer_code_bits(all) == 40.0);
     assert_int_equal(pqe_quantizer_add(one, base_x, N_BASE), PQE_OK);
     assert_int_equal(pqe_quantizer_add(all, base_x, N_BASE), PQE_OK);
     assert_int_equal(pqe_quantizer_search(one, PQE_SEARCH_ADC, query_x, N_QUERY, K, ids1, d1),
@@ -294,16 +294,16 @@ static void faiss_save_load(void **state)
     pqe_quantizer *q = NULL, *r = NULL;
     char path[1024];
     const char *dir = getenv("PQEVAL_TEST_TMP");
-    uint8_t c1[20 * 8], c2[20 * 8];
+    uint8_t c1[20 * 4], c2[20 * 4];
 
-    snprintf(path, sizeof path, "%s/faiss-opq.index", dir ? dir : "/tmp");
-    assert_int_equal(pqe_quantizer_new_faiss("OPQ8,PQ8np", DIM, PQE_METRIC_EUCLIDEAN, 0, &q),
+    snprintf(path, sizeof path, "%s/faiss-pca-pq.index", dir ? dir : "/tmp");
+    assert_int_equal(pqe_quantizer_new_faiss("PCA16,PQ8x4np", DIM, PQE_METRIC_EUCLIDEAN, 0, &q),
                      PQE_OK);
-    assert_true(pqe_quantizer_code_bits(q) == 64.0);
+    assert_true(pqe_quantizer_code_bits(q) == 32.0);
     assert_int_equal(pqe_quantizer_train(q, train_x, N_TRAIN), PQE_OK);
     assert_int_equal(pqe_quantizer_save(q, path), PQE_OK);
     assert_int_equal(pqe_quantizer_load(path, &r), PQE_OK);
-    assert_int_equal(pqe_quantizer_code_bytes(r), 8);
+    assert_int_equal(pqe_quantizer_code_bytes(r), 4);
     assert_int_equal(pqe_quantizer_dim(r), DIM);
     assert_int_equal(pqe_quantizer_encode(q, base_x, 20, c1), PQE_OK);
     assert_int_equal(pqe_quantizer_encode(r, base_x, 20, c2), PQE_OK);

@@ -98,8 +98,8 @@ static void energy_non_increasing_on_sift(void **state)
         double final = brute_energy(x, n, dim, c, k);
         assert_true(final <= r.energy[r.n_iters - 1] * (1 + 1e-4));
         assert_all_finite(c, k * dim);
-        print_message("init %s: energy %.1f -> %.1f, final %.1f\n",
-                      init ? "k-means++" : "random", r.energy[0], r.energy[r.n_iters - 1], final);
+        print_message("init %s: energy %.1f -> %.1f, final %.1f\n", init ? "k-means++" : "random",
+                      r.energy[0], r.energy[r.n_iters - 1], final);
         pqe_kmeans_result_free(&r);
         assert_null(r.energy);
     }

@@ -214,13 +214,13 @@ static void encode_decode_known_codebooks(void **state)
     /* d = 4, M = 2, nbits = 2: subspace 0 centroids on a line, subspace 1
      * with a duplicated centroid (indices 1 and 3) to check ties. */
     const float cb[2 * 4 * 2] = {
-        0, 0, 1, 0, 2, 0, 3, 0,   /* subspace 0 */
-        0, 0, 5, 5, -5, 5, 5, 5,  /* subspace 1: centroid 3 == centroid 1 */
+        0, 0, 1, 0, 2,  0, 3, 0, /* subspace 0 */
+        0, 0, 5, 5, -5, 5, 5, 5, /* subspace 1: centroid 3 == centroid 1 */
     };
     const float x[3 * 4] = {
-        2.2f, 0.1f, 4, 6,   /* -> (2, 1): centroids 1 and 3 tie, smaller wins */
-        -7, 0, -4, 4,       /* -> (0, 2) */
-        0.5f, 0, 0, 0,      /* equidistant from 0 and 1 -> (0, 0) */
+        2.2f, 0.1f, 4,  6, /* -> (2, 1): centroids 1 and 3 tie, smaller wins */
+        -7,   0,    -4, 4, /* -> (0, 2) */
+        0.5f, 0,    0,  0, /* equidistant from 0 and 1 -> (0, 0) */
     };
     const uint8_t want[3 * 2] = {2, 1, 0, 2, 0, 0};
     uint8_t codes[6];
@@ -486,8 +486,8 @@ static size_t faiss_code_size(FaissIndex *idx, const float *x, size_t d, size_t 
 
 /* Trains FAISS's IndexPQ through the C API and reads its codebooks back by
  * decoding the codes (j, j, ..., j): M x K x dsub floats. */
-static FaissIndex *faiss_pq_trained(size_t d, size_t M, unsigned nbits, const float *x,
-                                    size_t n, float **codebooks_out, pqe_pq *layout)
+static FaissIndex *faiss_pq_trained(size_t d, size_t M, unsigned nbits, const float *x, size_t n,
+                                    float **codebooks_out, pqe_pq *layout)
 {
     char factory[64];
     FaissIndex *idx = NULL;
@@ -559,7 +559,8 @@ static void check_same_codes_as_faiss(size_t M, unsigned nbits)
     size_t cb = pqe_pq_code_bytes(pq), pb = pqe_pq_packed_bytes(pq);
     uint8_t *ours = malloc(n_enc * cb), *ours_packed = malloc(n_enc * pb);
     uint8_t *theirs_packed = malloc(n_enc * pb), *theirs = malloc(n_enc * cb);
-    float *dec_ours = malloc(n_enc * d * sizeof(float)), *dec_theirs = malloc(n_enc * d * sizeof(float));
+    float *dec_ours = malloc(n_enc * d * sizeof(float)),
+          *dec_theirs = malloc(n_enc * d * sizeof(float));
 
     assert_int_equal(pqe_pq_encode(pq, x, n_enc, ours), PQE_OK);
     assert_int_equal(pqe_pq_pack(pq, ours, n_enc, ours_packed), PQE_OK);
@@ -574,9 +575,9 @@ static void check_same_codes_as_faiss(size_t M, unsigned nbits)
         for (size_t m = 0; m < M; m++) {
             size_t a = nbits <= 8 ? ours[i * cb + m]
                                   : ours[i * cb + 2 * m] | ((size_t)ours[i * cb + 2 * m + 1] << 8);
-            size_t b = nbits <= 8 ? theirs[i * cb + m]
-                                  : theirs[i * cb + 2 * m] |
-                                        ((size_t)theirs[i * cb + 2 * m + 1] << 8);
+            size_t b = nbits <= 8
+                           ? theirs[i * cb + m]
+                           : theirs[i * cb + 2 * m] | ((size_t)theirs[i * cb + 2 * m + 1] << 8);
             if (a == b) {
                 exact++;
                 continue;
@@ -585,8 +586,8 @@ static void check_same_codes_as_faiss(size_t M, unsigned nbits)
             double da = sub_dist(xs, fcb + (m * K + a) * dsub, dsub);
             double db = sub_dist(xs, fcb + (m * K + b) * dsub, dsub);
             if (fabs(da - db) > 1e-5 * (da + db) + 1e-3)
-                fail_msg("vector %zu subspace %zu: ours %zu (%.6f), faiss %zu (%.6f)", i, m, a,
-                         da, b, db);
+                fail_msg("vector %zu subspace %zu: ours %zu (%.6f), faiss %zu (%.6f)", i, m, a, da,
+                         b, db);
             near_ties++;
         }
     }
@@ -598,8 +599,8 @@ static void check_same_codes_as_faiss(size_t M, unsigned nbits)
     assert_int_equal(pqe_pq_decode(pq, theirs, n_enc, dec_ours), PQE_OK);
     assert_int_equal(faiss_Index_sa_decode(idx, (idx_t)n_enc, theirs_packed, dec_theirs), 0);
     assert_memory_equal(dec_ours, dec_theirs, n_enc * d * sizeof(float));
-    print_message("PQ%zux%u: %zu of %zu indices equal, %zu near-ties\n", M, nbits, exact,
-                  n_enc * M, near_ties);
+    print_message("PQ%zux%u: %zu of %zu indices equal, %zu near-ties\n", M, nbits, exact, n_enc * M,
+                  near_ties);
 
     faiss_Index_free(idx);
     pqe_pq_free(pq);
@@ -682,8 +683,7 @@ static double our_distortion(const pqe_pq *pq, const float *x, size_t n, size_t 
 }
 
 static void compare_distortion(const char *name, const float *train, size_t n_train,
-                               const float *eval, size_t n_eval, size_t d, size_t M,
-                               unsigned nbits)
+                               const float *eval, size_t n_eval, size_t d, size_t M, unsigned nbits)
 {
     pqe_pq *pq = make_pq(d, M, nbits);
     float *fcb = NULL;

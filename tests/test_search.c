@@ -101,8 +101,7 @@ static int cmp_ranked(const void *a, const void *b)
 }
 
 /* Brute force over decoded vectors: q against every row of base. */
-static void brute_force(const float *q, const float *base, size_t n, size_t d, bool ip,
-                        ranked *out)
+static void brute_force(const float *q, const float *base, size_t n, size_t d, bool ip, ranked *out)
 {
     for (size_t i = 0; i < n; i++) {
         float s = 0;
@@ -177,8 +176,8 @@ static void adc_l2_equals_brute_force(void **state)
 {
     (void)state;
     pqe_pq *pq = integer_pq(8, 4, 2, 1);
-    assert_true(check_against_brute_force(pq, PQE_SEARCH_ADC, PQE_METRIC_EUCLIDEAN, 300, 20, 25,
-                                          2) > 0);
+    assert_true(
+        check_against_brute_force(pq, PQE_SEARCH_ADC, PQE_METRIC_EUCLIDEAN, 300, 20, 25, 2) > 0);
     /* k beyond the number of codes pads with id -1. */
     check_against_brute_force(pq, PQE_SEARCH_ADC, PQE_METRIC_EUCLIDEAN, 7, 3, 10, 1);
     pqe_pq_free(pq);
@@ -188,8 +187,7 @@ static void adc_ip_equals_brute_force(void **state)
 {
     (void)state;
     pqe_pq *pq = integer_pq(12, 3, 3, 2);
-    assert_true(check_against_brute_force(pq, PQE_SEARCH_ADC, PQE_METRIC_DOT, 300, 20, 25, 2) >
-                0);
+    assert_true(check_against_brute_force(pq, PQE_SEARCH_ADC, PQE_METRIC_DOT, 300, 20, 25, 2) > 0);
     check_against_brute_force(pq, PQE_SEARCH_ADC, PQE_METRIC_ANGULAR, 50, 5, 60, 1);
     pqe_pq_free(pq);
 }
@@ -198,10 +196,9 @@ static void sdc_equals_brute_force(void **state)
 {
     (void)state;
     pqe_pq *pq = integer_pq(8, 4, 2, 3);
-    assert_true(check_against_brute_force(pq, PQE_SEARCH_SDC, PQE_METRIC_EUCLIDEAN, 300, 20, 25,
-                                          2) > 0);
-    assert_true(check_against_brute_force(pq, PQE_SEARCH_SDC, PQE_METRIC_DOT, 300, 20, 25, 2) >
-                0);
+    assert_true(
+        check_against_brute_force(pq, PQE_SEARCH_SDC, PQE_METRIC_EUCLIDEAN, 300, 20, 25, 2) > 0);
+    assert_true(check_against_brute_force(pq, PQE_SEARCH_SDC, PQE_METRIC_DOT, 300, 20, 25, 2) > 0);
     pqe_pq_free(pq);
 }
 
@@ -209,8 +206,8 @@ static void two_byte_codes_equal_brute_force(void **state)
 {
     (void)state;
     pqe_pq *pq = integer_pq(6, 2, 9, 4); /* K = 512, uint16 codes */
-    assert_true(check_against_brute_force(pq, PQE_SEARCH_ADC, PQE_METRIC_EUCLIDEAN, 1000, 10, 40,
-                                          2) > 0);
+    assert_true(
+        check_against_brute_force(pq, PQE_SEARCH_ADC, PQE_METRIC_EUCLIDEAN, 1000, 10, 40, 2) > 0);
     check_against_brute_force(pq, PQE_SEARCH_SDC, PQE_METRIC_EUCLIDEAN, 1000, 10, 40, 2);
     check_against_brute_force(pq, PQE_SEARCH_ADC, PQE_METRIC_DOT, 1000, 10, 40, 1);
     pqe_pq_free(pq);
@@ -243,8 +240,8 @@ static void exact_duplicates_order_by_id(void **state)
         codes[2 * i] = 1;
         codes[2 * i + 1] = 2;
     }
-    memcpy(q, cb + 1 * 2, 2 * sizeof *q);             /* subspace 0, centroid 1 */
-    memcpy(q + 2, cb + (4 + 2) * 2, 2 * sizeof *q);   /* subspace 1, centroid 2 */
+    memcpy(q, cb + 1 * 2, 2 * sizeof *q);           /* subspace 0, centroid 1 */
+    memcpy(q + 2, cb + (4 + 2) * 2, 2 * sizeof *q); /* subspace 1, centroid 2 */
     for (size_t i = 0; i < 10; i++) {
         if (i == 9 || i == 3 || i == 7 || i == 0 || i == 4)
             continue;

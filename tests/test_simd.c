@@ -443,6 +443,18 @@ static void fastscan_rejects_bad_input(void **state)
     free(cb);
     pqe_pq_free(pq8);
 
+    /* More than 4096 subspaces would leave too few levels per entry. */
+    pqe_pq *wide = NULL;
+    pqe_pq_params pw = pqe_pq_params_default(4097, 4097, 4);
+    float *wide_cb = calloc(4097 * 16, sizeof *wide_cb);
+    assert_non_null(wide_cb);
+    assert_int_equal(pqe_pq_new(&pw, &wide), PQE_OK);
+    assert_int_equal(pqe_pq_set_codebooks(wide, wide_cb), PQE_OK);
+    assert_int_equal(pqe_fastscan_new(wide, NULL, 0, &fs), PQE_ERR_UNSUPPORTED);
+    assert_non_null(strstr(pqe_last_error(), "4096"));
+    pqe_pq_free(wide);
+    free(wide_cb);
+
     /* A code index of 16 does not fit in 4 bits. */
     fs_case_make(&c, 16, 4, 40, 1, 3);
     c.codes[4 * 7 + 2] = 16;

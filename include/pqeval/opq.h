@@ -42,14 +42,15 @@ enum {
 
 /* The eigenvalue allocation of the paper (section 4.2): eigenvalues are
  * taken in descending order and each goes to the subspace ("bucket") whose
- * product of eigenvalues so far is smallest among those not yet full
- * (empty buckets first, ties to the lower bucket); each bucket takes
- * dim / n_sub of them.  eigenvalues: dim values in any order.  Writes to
- * order[] (dim entries) the index of the eigenvalue placed at each output
- * position: bucket 0's dim/n_sub entries first, each bucket in the order
- * it received them.  Eigenvalues below 1e-12 times the largest are treated
- * as that floor in the products.  Fails with PQE_ERR_PARAM if n_sub does
- * not divide dim. */
+ * product of eigenvalues so far is smallest among those not yet full (ties
+ * to the lower bucket); each bucket takes dim / n_sub of them.  Products
+ * are compared as sums of 1 + log(lambda / lambda_min), which makes the
+ * result independent of the data's scale (see opq.c).  eigenvalues: dim
+ * values in any order.  Writes to order[] (dim entries) the index of the
+ * eigenvalue placed at each output position: bucket 0's dim/n_sub entries
+ * first, each bucket in the order it received them.  Eigenvalues below
+ * 1e-12 times the largest are floored there.  Fails with PQE_ERR_PARAM if
+ * n_sub does not divide dim. */
 pqe_status pqe_opq_eigen_allocation(const double *eigenvalues, size_t dim, size_t n_sub,
                                     size_t *order);
 

@@ -34,9 +34,9 @@ enum { PQE_PQ_NBITS_MIN = 1, PQE_PQ_NBITS_MAX = 16 };
 typedef struct pqe_pq pqe_pq; /* opaque */
 
 typedef struct pqe_pq_params {
-    size_t dim;      /* d */
-    size_t n_sub;    /* M, must divide d */
-    unsigned nbits;  /* bits per subspace index, 1..16 */
+    size_t dim;               /* d */
+    size_t n_sub;             /* M, must divide d */
+    unsigned nbits;           /* bits per subspace index, 1..16 */
     pqe_kmeans_params kmeans; /* k is set from nbits; the rest applies per subspace
                                  (subspace m uses seed pqe_rng_derive(seed, m)) */
 } pqe_pq_params;
@@ -63,13 +63,15 @@ const float *pqe_pq_codebooks(const pqe_pq *self);
 size_t pqe_pq_dim(const pqe_pq *self);
 size_t pqe_pq_n_sub(const pqe_pq *self);
 unsigned pqe_pq_nbits(const pqe_pq *self);
-size_t pqe_pq_ksub(const pqe_pq *self);        /* K = 2^nbits */
-size_t pqe_pq_code_bytes(const pqe_pq *self);  /* unpacked: M * (nbits <= 8 ? 1 : 2) */
+size_t pqe_pq_ksub(const pqe_pq *self);         /* K = 2^nbits */
+size_t pqe_pq_code_bytes(const pqe_pq *self);   /* unpacked: M * (nbits <= 8 ? 1 : 2) */
 size_t pqe_pq_packed_bytes(const pqe_pq *self); /* ceil(M * nbits / 8) */
 bool pqe_pq_is_trained(const pqe_pq *self);
 
 /* Encodes n vectors to n * code_bytes bytes (nearest centroid per
- * subspace, ties to the smaller index). */
+ * subspace by exact squared distance, ties to the smaller index).  Runs on
+ * params.kmeans.n_threads OpenMP threads (0 = default).  PQE_ERR_DATA
+ * names the row and column of a non-finite input. */
 pqe_status pqe_pq_encode(const pqe_pq *self, const float *x, size_t n, uint8_t *codes);
 
 /* Checks that every index of n unpacked codes is below K (always true for
@@ -82,8 +84,8 @@ pqe_status pqe_pq_decode(const pqe_pq *self, const uint8_t *codes, size_t n, flo
 
 /* Per-subspace squared error: for n vectors and their codes, adds to
  * sub_err[m] the sum over vectors of the squared error in subspace m. */
-pqe_status pqe_pq_subspace_error(const pqe_pq *self, const float *x, const uint8_t *codes,
-                                 size_t n, double *sub_err);
+pqe_status pqe_pq_subspace_error(const pqe_pq *self, const float *x, const uint8_t *codes, size_t n,
+                                 double *sub_err);
 
 /* Packed form for storage (see the layout above). */
 pqe_status pqe_pq_pack(const pqe_pq *self, const uint8_t *codes, size_t n, uint8_t *packed);
@@ -92,7 +94,12 @@ pqe_status pqe_pq_unpack(const pqe_pq *self, const uint8_t *packed, size_t n, ui
 /* Energy trace of the last training of each subspace, or NULL. */
 const pqe_kmeans_result *pqe_pq_train_trace(const pqe_pq *self, size_t sub);
 
-/* Saves to / loads from a small documented binary file (see pq.c). */
+/* Saves to / loads from a small documented binary file (format at the top
+ * of pq.c: magic "PQEVALPQ", version, nbits, d, M, little-endian float32
+ * codebooks, CRC-32).  save writes atomically; load checks every field,
+ * the length and the checksum, failing with PQE_ERR_FORMAT naming the file
+ * ("truncated", "checksum mismatch", ...).  A loaded quantizer has the
+ * default k-means parameters. */
 pqe_status pqe_pq_save(const pqe_pq *self, const char *path);
 pqe_status pqe_pq_load(const char *path, pqe_pq **out);
 

@@ -61,7 +61,13 @@ typedef struct pqe_quantizer_config {
     size_t sdc_memory_limit; /* bytes for the SDC table; 0 = 256 MiB */
 } pqe_quantizer_config;
 
-/* Defaults for a quantizer of dim dimensions, M subspaces and nbits. */
+/* Defaults for a quantizer of dim dimensions, M subspaces and nbits: plain
+ * PQ, euclidean, k-means 25 iterations from random points, 256 points per
+ * centroid, seed 1234; for OPQ_NP 25 outer and 4 inner iterations started
+ * from the IDENTITY.  The paper starts OPQ_NP from OPQ_P, but on
+ * Fashion-MNIST and the SIFT set here OPQ_P is worse than plain PQ and
+ * OPQ_NP does not recover from it within 25 iterations, while from the
+ * identity it is never worse than PQ on its training data (see opq.c). */
 pqe_quantizer_config pqe_quantizer_config_default(size_t dim, size_t n_sub, unsigned nbits);
 
 /* Our PQ or OPQ, as the config says.  Fails with PQE_ERR_PARAM naming the
@@ -69,7 +75,13 @@ pqe_quantizer_config pqe_quantizer_config_default(size_t dim, size_t n_sub, unsi
 pqe_status pqe_quantizer_new(const pqe_quantizer_config *config, pqe_quantizer **out);
 
 /* A FAISS index built by index_factory(dim, factory, metric) through the C
- * API.  Fails with PQE_ERR_FAISS carrying FAISS's own message. */
+ * API: METRIC_L2 for euclidean, METRIC_INNER_PRODUCT for dot and angular.
+ * Search parameters, which factory strings cannot set, may follow a '|'
+ * as a ParameterSpace string: "IVF256,PQ16|nprobe=16" (without one, FAISS's
+ * defaults hold, e.g. nprobe 1).  Note that FAISS's factory turns on
+ * polysemous training for "PQ{M}" and "PQ{M}x{nbits}", which takes minutes
+ * and only permutes centroids: "PQ16np" avoids it.  Fails with
+ * PQE_ERR_FAISS carrying FAISS's own message. */
 pqe_status pqe_quantizer_new_faiss(const char *factory, size_t dim, pqe_metric metric,
                                    int n_threads, pqe_quantizer **out);
 
@@ -134,8 +146,12 @@ bool pqe_quantizer_is_trained(const pqe_quantizer *self);
 /* A short name: "PQ16x8", "OPQ-P16x8", "OPQ-NP16x8", "faiss:OPQ16,PQ16". */
 const char *pqe_quantizer_name(const pqe_quantizer *self);
 
-/* Saves a trained quantizer (ours) to a file, and loads it back.  FAISS
- * indexes are saved with faiss's own write_index. */
+/* Saves a trained quantizer to a file (atomically), and loads it back.
+ * Ours: the small format documented in quantizer_ours.c (configuration,
+ * rotation, codebooks, CRC-32; not the added codes).  FAISS indexes: FAISS's
+ * own write_index (with any added vectors); load recognises either and
+ * names a loaded FAISS index "faiss:<file name>".  Truncated or corrupt
+ * files fail with PQE_ERR_FORMAT saying what is wrong. */
 pqe_status pqe_quantizer_save(const pqe_quantizer *self, const char *path);
 pqe_status pqe_quantizer_load(const char *path, pqe_quantizer **out);
 

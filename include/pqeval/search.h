@@ -51,14 +51,13 @@ typedef struct pqe_search_params {
  * pq.h).  ids and distances: n_queries x k, caller-allocated.  SDC fails
  * with PQE_ERR_UNSUPPORTED when the table (M * K * K floats) passes the
  * memory limit, saying how many bytes it needs. */
-pqe_status pqe_pq_search(const pqe_pq *pq, const pqe_search_params *params,
-                         const uint8_t *codes, size_t n_codes, const float *queries,
-                         size_t n_queries, int64_t *ids, float *distances);
+pqe_status pqe_pq_search(const pqe_pq *pq, const pqe_search_params *params, const uint8_t *codes,
+                         size_t n_codes, const float *queries, size_t n_queries, int64_t *ids,
+                         float *distances);
 
 /* The ADC table of one query: M x K floats (squared L2 or inner product of
  * each query sub-vector with each centroid). */
-pqe_status pqe_pq_adc_table(const pqe_pq *pq, pqe_metric metric, const float *query,
-                            float *table);
+pqe_status pqe_pq_adc_table(const pqe_pq *pq, pqe_metric metric, const float *query, float *table);
 
 /* The bytes the SDC table of this quantizer needs. */
 size_t pqe_pq_sdc_table_bytes(const pqe_pq *pq);

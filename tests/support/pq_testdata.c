@@ -53,8 +53,7 @@ static uint32_t be32(const uint8_t *p)
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
-float *pqt_read_idx_images_gz(const char *path, size_t skip, size_t max_n, size_t *n,
-                              size_t *dim)
+float *pqt_read_idx_images_gz(const char *path, size_t skip, size_t max_n, size_t *n, size_t *dim)
 {
     gzFile gz = gzopen(path, "rb");
     uint8_t header[16], *img = NULL;

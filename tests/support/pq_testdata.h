@@ -17,8 +17,7 @@ float *pqt_read_bvecs(const char *path, size_t skip, size_t max_n, size_t *n, si
 
 /* The same for a gzipped IDX3 image file (uint8 images, 16-byte header):
  * each image becomes one vector of rows * cols floats. */
-float *pqt_read_idx_images_gz(const char *path, size_t skip, size_t max_n, size_t *n,
-                              size_t *dim);
+float *pqt_read_idx_images_gz(const char *path, size_t skip, size_t max_n, size_t *n, size_t *dim);
 
 /* $PQEVAL_SHARED_DATASETS/sift-debian/<file> (or the default shared path)
  * in a static buffer. */
