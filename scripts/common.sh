@@ -4,6 +4,9 @@ set -euo pipefail
 
 PQEVAL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 JOBS=${PQEVAL_JOBS:-$(nproc)}
+# Idle OpenMP threads sleep rather than spin (k-means alternates OpenMP
+# loops with OpenBLAS threads; spinning starves them on few cores).
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 
 say() { printf '\n==> %s\n' "$*" >&2; }
 

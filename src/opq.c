@@ -4,7 +4,7 @@
  * 744-755, 2014 (first as "Optimized Product Quantization for Approximate
  * Nearest Neighbor Search", CVPR 2013).
  *
- * Parametric solution (OPQ_P, paper section 4): assuming Gaussian data, the
+ * Parametric solution (OPQ_P): assuming Gaussian data, the paper's
  * distortion bound is smallest when the subspaces are independent (PCA)
  * and the products of the variances in each subspace are equal.  So: the
  * covariance of the training data (double precision, around the mean),
@@ -12,7 +12,7 @@
  * allocation": eigenvalues in descending order, each to the subspace with
  * the smallest product so far that is not yet full.
  *
- * Non-parametric solution (OPQ_NP, paper section 3.2): alternate
+ * Non-parametric solution (OPQ_NP): alternate
  *   (a) with R fixed, k-means on the codebooks of Y = X R^T;
  *   (b) with the codes fixed (reconstructions Y^), the R minimising
  *       ||X R^T - Y^||_F over orthogonal R: orthogonal Procrustes, from the
@@ -53,6 +53,15 @@
  *     largest.
  *  6. Products X^T Y^ and the rotations are single precision (cblas_sgemm);
  *     the covariance, eigenproblem and SVD are double precision.
+ *
+ * Measured, not assumed: on Fashion-MNIST and on the siftdeb SIFT set OPQ_P
+ * quantizes WORSE than plain PQ in the natural coordinate order (Fashion,
+ * 10000 training images, 8 bits: +18% mean squared error at M = 8, +6% at
+ * M = 16; numpy's eigh with FAISS's ProductQuantizer gives the same), though
+ * far better than PQ after a random rotation.  Real data are not Gaussian
+ * and the natural order already groups dependent coordinates.  Hence the
+ * default start of OPQ_NP is the identity (quantizer.h), and test_opq
+ * asserts OPQ_NP < PQ but only OPQ_NP(from OPQ_P) < OPQ_P.
  *
  * TODO(perf): OPQ_NP uses all n training vectors in every outer iteration;
  * FAISS subsamples to 256 * K.  Fine up to ~10^5 vectors.

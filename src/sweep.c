@@ -412,10 +412,8 @@ static pqe_status measure_distortion(const pqe_quantizer *q, const float *x, con
                                      size_t n, size_t dim, size_t n_sub, pqe_distortion *out,
                                      double *sub_err)
 {
-    size_t code_bytes = pqe_quantizer_code_bytes(q);
     size_t block = n < BLOCK_ROWS ? n : BLOCK_ROWS;
     float *in = NULL, *rec = NULL;
-    uint8_t *codes = NULL;
     pqe_distortion_acc acc;
     pqe_status st;
 
@@ -425,8 +423,7 @@ static pqe_status measure_distortion(const pqe_quantizer *q, const float *x, con
         return st;
     in = pqe_alloc_array(block ? block : 1, dim * sizeof *in, "distortion block");
     rec = pqe_alloc_array(block ? block : 1, dim * sizeof *rec, "distortion block");
-    codes = pqe_alloc_array(block ? block : 1, code_bytes, "distortion codes");
-    if (!in || !rec || !codes) {
+    if (!in || !rec) {
         st = pqe_alloc_status();
         goto done;
     }
@@ -438,9 +435,7 @@ static pqe_status measure_distortion(const pqe_quantizer *q, const float *x, con
                 memcpy(in + i * dim, x + rows[begin + i] * dim, dim * sizeof *in);
             src = in;
         }
-        st = pqe_quantizer_encode(q, src, m, codes);
-        if (st == PQE_OK)
-            st = pqe_quantizer_decode(q, codes, m, rec);
+        st = pqe_quantizer_reconstruct(q, src, m, rec);
         if (st == PQE_OK)
             st = pqe_distortion_acc_add(&acc, src, rec, m);
         if (st == PQE_OK && sub_err && n_sub)
@@ -453,7 +448,6 @@ done:
     pqe_distortion_acc_clear(&acc);
     free(in);
     free(rec);
-    free(codes);
     return st;
 }
 
@@ -462,11 +456,10 @@ done:
 static pqe_status measure_adc_error(const pqe_quantizer *q, const sweep_data *d, size_t n_pairs,
                                     uint64_t seed, pqe_setting_result *r)
 {
-    size_t dim = d->dim, code_bytes = pqe_quantizer_code_bytes(q);
+    size_t dim = d->dim;
     size_t *qi = NULL, *bi = NULL;
     double *est = NULL, *exact = NULL;
     float *x = NULL, *rec = NULL;
-    uint8_t *codes = NULL;
     bool ip = d->metric != PQE_METRIC_EUCLIDEAN;
     pqe_adc_error e;
     pqe_status st = PQE_OK;
@@ -481,8 +474,7 @@ static pqe_status measure_adc_error(const pqe_quantizer *q, const sweep_data *d,
     exact = pqe_alloc_array(n_pairs, sizeof *exact, "pair distances");
     x = pqe_alloc_array(n_pairs, dim * sizeof *x, "pair vectors");
     rec = pqe_alloc_array(n_pairs, dim * sizeof *rec, "pair vectors");
-    codes = pqe_alloc_array(n_pairs, code_bytes, "pair codes");
-    if (!qi || !bi || !est || !exact || !x || !rec || !codes) {
+    if (!qi || !bi || !est || !exact || !x || !rec) {
         st = pqe_alloc_status();
         goto done;
     }
@@ -491,9 +483,7 @@ static pqe_status measure_adc_error(const pqe_quantizer *q, const sweep_data *d,
         goto done;
     for (size_t p = 0; p < n_pairs; p++)
         memcpy(x + p * dim, d->base + bi[p] * dim, dim * sizeof *x);
-    st = pqe_quantizer_encode(q, x, n_pairs, codes);
-    if (st == PQE_OK)
-        st = pqe_quantizer_decode(q, codes, n_pairs, rec);
+    st = pqe_quantizer_reconstruct(q, x, n_pairs, rec);
     if (st != PQE_OK)
         goto done;
     for (size_t p = 0; p < n_pairs; p++) {
@@ -527,7 +517,6 @@ done:
     free(exact);
     free(x);
     free(rec);
-    free(codes);
     return st;
 }
 

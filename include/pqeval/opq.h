@@ -40,7 +40,7 @@ enum {
     PQE_OPQ_INNER_ITERS_DEFAULT = 4   /* k-means iterations per outer step (FAISS: niter_pq 4) */
 };
 
-/* The eigenvalue allocation of the paper (section 4.2): eigenvalues are
+/* The eigenvalue allocation of the paper: eigenvalues are
  * taken in descending order and each goes to the subspace ("bucket") whose
  * product of eigenvalues so far is smallest among those not yet full (ties
  * to the lower bucket); each bucket takes dim / n_sub of them.  Products

@@ -42,8 +42,7 @@ const char *pqe_last_error(void);
 /* Records a printf-style message for the calling thread and returns status,
  * so that a function can fail with `return pqe_fail(PQE_ERR_PARAM, ...)`.
  * Messages are lowercase, without a final period, and name the bad value. */
-pqe_status pqe_fail(pqe_status status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+pqe_status pqe_fail(pqe_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prefixes the recorded message with more context ("reading x.fvecs: ...")
  * and returns status unchanged. */
@@ -53,11 +52,7 @@ pqe_status pqe_fail_context(pqe_status status, const char *fmt, ...)
 void pqe_clear_error(void);
 
 /* Log levels, lowest to highest. */
-typedef enum pqe_log_level {
-    PQE_LOG_DEBUG = 0,
-    PQE_LOG_INFO = 1,
-    PQE_LOG_WARN = 2
-} pqe_log_level;
+typedef enum pqe_log_level { PQE_LOG_DEBUG = 0, PQE_LOG_INFO = 1, PQE_LOG_WARN = 2 } pqe_log_level;
 
 /* Receives every log line of the library (without a trailing newline).
  * The default callback discards everything. */

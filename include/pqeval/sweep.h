@@ -57,11 +57,11 @@ typedef struct pqe_setting_result {
     size_t n_queries;
     size_t n_r;
     size_t r_values[PQE_MAX_RECALL_R];
-    double recall_adc[PQE_MAX_RECALL_R]; /* 1-recall@R */
-    double recall_sdc[PQE_MAX_RECALL_R]; /* NaN where SDC does not apply */
+    double recall_adc[PQE_MAX_RECALL_R];       /* 1-recall@R */
+    double recall_sdc[PQE_MAX_RECALL_R];       /* NaN where SDC does not apply */
     double recall_adc_ci[PQE_MAX_RECALL_R][2]; /* 95% interval over the queries */
     double recall_sdc_ci[PQE_MAX_RECALL_R][2];
-    size_t k;                  /* for k-recall@k */
+    size_t k; /* for k-recall@k */
     double krecall_adc, krecall_sdc;
     bool sdc_supported;
     char *sdc_note; /* why SDC did not run (owned), or NULL */
@@ -91,24 +91,24 @@ void pqe_setting_result_clear(pqe_setting_result *self);
 /* A whole sweep: what was run on what, every result, and the analysis. */
 typedef struct pqe_sweep_result {
     /* the dataset */
-    char *dataset_path;     /* owned */
-    char *dataset_name;     /* owned */
+    char *dataset_path; /* owned */
+    char *dataset_name; /* owned */
     char dataset_checksum[65];
     pqe_metric metric;
     size_t dim;
-    size_t n_base;          /* vectors encoded and searched */
-    size_t n_queries;       /* queries used */
-    size_t n_train_pool;    /* vectors training could draw from */
-    size_t n_heldout;       /* base vectors held out of training (0 = none) */
-    char train_source[16];  /* "learn" or "base" */
+    size_t n_base;         /* vectors encoded and searched */
+    size_t n_queries;      /* queries used */
+    size_t n_train_pool;   /* vectors training could draw from */
+    size_t n_heldout;      /* base vectors held out of training (0 = none) */
+    char train_source[16]; /* "learn" or "base" */
     size_t gt_k;
 
     /* the run */
-    char *version;   /* pqeval version (owned) */
-    char *machine;   /* "x86_64, <cpu model>, N threads" (owned) */
-    char *started;   /* UTC time, ISO 8601 (owned) */
+    char *version; /* pqeval version (owned) */
+    char *machine; /* "x86_64, <cpu model>, N threads" (owned) */
+    char *started; /* UTC time, ISO 8601 (owned) */
     int n_threads;
-    char *simd;      /* SIMD path used, e.g. "avx2" (owned), may be NULL */
+    char *simd; /* SIMD path used, e.g. "avx2" (owned), may be NULL */
 
     size_t n_results;
     pqe_setting_result *results; /* owned */
@@ -165,18 +165,18 @@ typedef void (*pqe_progress_fn)(size_t setting, size_t n_settings, const char *l
                                 const char *stage, void *user);
 
 typedef struct pqe_sweep_options {
-    size_t n_queries;   /* queries used, the first ones; 0 = all */
-    size_t n_heldout;   /* when training on the base: this many base vectors, chosen by
+    size_t n_queries; /* queries used, the first ones; 0 = all */
+    size_t n_heldout; /* when training on the base: this many base vectors, chosen by
                            seed, are kept out of training to measure held-out distortion */
     size_t r_values[PQE_MAX_RECALL_R]; /* 1-recall@R for these R (default 1, 10, 100) */
     size_t n_r;
-    size_t k;           /* k-recall@k (default 10) */
-    size_t adc_pairs;   /* (query, base) pairs for the ADC error (default 10000) */
-    bool sdc;           /* also search with SDC where it applies (default true) */
-    bool train_on_base; /* ignore a `learn` part and train on the base (ann-benchmarks) */
+    size_t k;             /* k-recall@k (default 10) */
+    size_t adc_pairs;     /* (query, base) pairs for the ADC error (default 10000) */
+    bool sdc;             /* also search with SDC where it applies (default true) */
+    bool train_on_base;   /* ignore a `learn` part and train on the base (ann-benchmarks) */
     uint64_t sample_seed; /* seeds the held-out choice and the pair sample (default 1) */
-    int n_threads;      /* 0 = OpenMP default */
-    bool keep_ids;      /* keep every setting's returned ids in its result */
+    int n_threads;        /* 0 = OpenMP default */
+    bool keep_ids;        /* keep every setting's returned ids in its result */
     pqe_progress_fn progress;
     void *progress_user;
 } pqe_sweep_options;
