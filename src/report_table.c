@@ -266,7 +266,7 @@ pqe_status pqe_results_print_table(const pqe_sweep_result *self, FILE *out)
                     "  %-17s %-13s Spearman %+.2f, discordant pairs %zu (%zu outside "
                     "noise), LOO error %.3f\n",
                     a->recall_name ? a->recall_name : "recall", pqe_verdict_name(a->verdict),
-                    a->overall.spearman, a->n_pairs_outside_noise, a->n_pairs, a->loo_mae);
+                    a->overall.spearman, a->n_pairs, a->n_pairs_outside_noise, a->loo_mae);
         }
     }
     if (ferror(out))
