@@ -34,6 +34,7 @@
 
 #include "pqeval/metrics.h"
 #include "pqeval/rng.h"
+#include "simd/adc_kernels.h"
 #include "util.h"
 
 enum { BLOCK_ROWS = 4096 }; /* vectors decoded at a time for distortion */
@@ -858,7 +859,8 @@ pqe_status pqe_sweep_run(const pqe_dataset *ds, const pqe_setting *settings, siz
     res->version = strdup(pqe_version());
     res->machine = machine_description(res->n_threads);
     res->started = utc_now();
-    if (!res->version || !res->machine || !res->started) {
+    res->simd = strdup(pqe_simd_level_name(pqe_simd_active()));
+    if (!res->version || !res->machine || !res->started || !res->simd) {
         st = pqe_fail(PQE_ERR_NOMEM, "cannot allocate the sweep's description");
         goto fail;
     }
