@@ -180,6 +180,10 @@ static pqe_status load_texmex(const char *path, const pqe_load_options *opt, pqe
         st = PQE_ERR_NOMEM;
         goto cleanup;
     }
+    if (!file_exists(path)) {
+        st = pqe_fail(PQE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        goto cleanup;
+    }
     if (!file_exists(query)) {
         st = pqe_fail(PQE_ERR_IO, "%s: no query file %s beside it", path, query);
         goto cleanup;

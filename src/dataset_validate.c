@@ -1,7 +1,7 @@
 /* dataset_validate.c - the checks run whenever a dataset is opened for
  * evaluation: parts present, values finite, neighbour ids in range, stored
- * distances in the declared convention, and (optionally) the stored top-k
- * equal to a recomputation on sampled queries.
+ * distances in the declared convention and sorted nearest first, and
+ * (optionally) the stored top-k equal to a recomputation on sampled queries.
  *
  * Why the distance check diagnoses: the usual ways a ground truth goes
  * wrong are conventions, not noise (squared Euclidean distances where
@@ -236,6 +236,29 @@ static pqe_status check_distances(const pqe_dataset *ds, const pqe_validate_opti
     return st;
 }
 
+/* The stored distances of every query in order, nearest first (ascending;
+ * descending for dot): recall takes neighbors[q][0] as the true nearest
+ * neighbour, so a misordered row would be scored silently wrong.  Rounding
+ * to float32 keeps the order, so only inversions beyond the distance check's
+ * relative 1e-3 count. */
+static pqe_status check_order(const pqe_dataset *ds)
+{
+    double sign = ds->metric == PQE_METRIC_DOT ? -1.0 : 1.0;
+    for (size_t q = 0; q < ds->n_test; q++) {
+        const float *d = ds->distances + q * ds->gt_k;
+        for (size_t j = 1; j < ds->gt_k; j++) {
+            double prev = sign * d[j - 1], cur = sign * d[j];
+            if (cur < prev - 1e-3 * fmax(fabs(prev), 1e-6))
+                return pqe_fail(PQE_ERR_DATA,
+                                "%s: the stored neighbours of query %zu are not sorted nearest "
+                                "first: rank %zu has distance %g after %g at rank %zu",
+                                ds->path ? ds->path : "dataset", q, j, (double)d[j],
+                                (double)d[j - 1], j - 1);
+        }
+    }
+    return PQE_OK;
+}
+
 /* Recomputes the top-k of sampled queries and compares, rank by rank, the
  * exact distances of the stored ids with the recomputed ones: two lists
  * that differ only inside ties agree. */
@@ -365,6 +388,8 @@ pqe_status pqe_dataset_validate(const pqe_dataset *ds, const pqe_validate_option
     if (rep->nonfinite > 0)
         return PQE_OK; /* distances to non-finite vectors cannot be checked */
     if (ds->distances && (st = check_distances(ds, opt, rep)) != PQE_OK)
+        return st;
+    if (ds->distances && (st = check_order(ds)) != PQE_OK)
         return st;
     if (opt->check_groundtruth && (st = check_topk(ds, opt, rep)) != PQE_OK)
         return st;

@@ -14,9 +14,11 @@
  */
 #include "pqeval/io.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <hdf5.h>
 
@@ -37,12 +39,15 @@ static pqe_status open_file(const char *path, hid_t *fid)
 {
     FILE *fp;
     htri_t is;
+    struct stat sb;
 
     hdf5_quiet();
     fp = fopen(path, "rb");
     if (!fp)
-        return pqe_fail(PQE_ERR_IO, "%s: cannot open", path);
+        return pqe_fail(PQE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     fclose(fp);
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return pqe_fail(PQE_ERR_IO, "%s: is a directory, not an HDF5 file", path);
     is = H5Fis_hdf5(path);
     if (is <= 0)
         return pqe_fail(PQE_ERR_FORMAT, "%s: not an HDF5 file", path);

@@ -131,7 +131,10 @@ static pqe_status source_open(const char *path, idx_source *src)
         return pqe_fail(PQE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     got = fread(magic, 1, 2, src->fp);
     if (got == 0) {
+        int e = ferror(src->fp) ? errno : 0;
         source_close(src);
+        if (e)
+            return pqe_fail(PQE_ERR_IO, "%s: cannot read: %s", path, strerror(e));
         return pqe_fail(PQE_ERR_FORMAT, "%s: empty file", path);
     }
     if (!pqe_has_suffix(path, ".gz")) {

@@ -372,6 +372,14 @@ pqe_status pqe_results_plot(const pqe_sweep_result *self, pqe_plot_format format
     memset(panels, 0, sizeof panels);
     if (!self || !path)
         return pqe_fail(PQE_ERR_PARAM, "plot: no results or no path given");
+    /* PLplot takes "%n" in a file name for a family member number and
+     * writes elsewhere (the output came out empty, the drawing was left in
+     * a stray file). */
+    if (strstr(path, "%n"))
+        return pqe_fail(PQE_ERR_PARAM,
+                        "plot %s: PLplot reads '%%n' in a file name as a page number; choose a "
+                        "name without it",
+                        path);
     for (size_t i = 0; i < self->n_results && !src; i++) {
         if (self->results[i].n_r > 0)
             src = &self->results[i];

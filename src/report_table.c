@@ -187,8 +187,19 @@ static const char *point_label(const pqe_analysis *a, size_t i)
     return a->labels && i < a->n_points && a->labels[i] ? a->labels[i] : "?";
 }
 
+/* v with fmt, or "-" when it is NaN (too few settings for a p-value, a
+ * correlation or a leave-one-out error). */
+static const char *num_or_dash(char buf[32], const char *fmt, double v)
+{
+    if (isnan(v))
+        return "-";
+    snprintf(buf, 32, fmt, v);
+    return buf;
+}
+
 static void print_analysis(FILE *out, const pqe_analysis *a)
 {
+    char p1[32], p2[32];
     size_t shown = 0;
 
     fprintf(out, "\nheuristic for %s over %zu settings: Spearman ",
@@ -196,9 +207,11 @@ static void print_analysis(FILE *out, const pqe_analysis *a)
     if (isnan(a->overall.spearman))
         fprintf(out, "undefined");
     else
-        fprintf(out, "%+.3f (p %.3g)", a->overall.spearman, a->overall.spearman_p);
+        fprintf(out, "%+.3f (p %s)", a->overall.spearman,
+                num_or_dash(p1, "%.3g", a->overall.spearman_p));
     if (!isnan(a->overall.kendall))
-        fprintf(out, ", Kendall %+.3f (p %.3g)", a->overall.kendall, a->overall.kendall_p);
+        fprintf(out, ", Kendall %+.3f (p %s)", a->overall.kendall,
+                num_or_dash(p2, "%.3g", a->overall.kendall_p));
     fprintf(out, "\n");
 
     if (a->n_groups > 0) {
@@ -260,13 +273,15 @@ pqe_status pqe_results_print_table(const pqe_sweep_result *self, FILE *out)
             fprintf(out, "\nthe other recall measures:\n");
         for (size_t i = 0; i < self->n_analyses; i++) {
             const pqe_analysis *a = &self->analyses[i];
+            char rho[32], loo[32];
             if (i == main)
                 continue;
             fprintf(out,
-                    "  %-17s %-13s Spearman %+.2f, discordant pairs %zu (%zu outside "
-                    "noise), LOO error %.3f\n",
+                    "  %-17s %-13s Spearman %s, discordant pairs %zu (%zu outside "
+                    "noise), LOO error %s\n",
                     a->recall_name ? a->recall_name : "recall", pqe_verdict_name(a->verdict),
-                    a->overall.spearman, a->n_pairs, a->n_pairs_outside_noise, a->loo_mae);
+                    num_or_dash(rho, "%+.2f", a->overall.spearman), a->n_pairs,
+                    a->n_pairs_outside_noise, num_or_dash(loo, "%.3f", a->loo_mae));
         }
     }
     if (ferror(out))

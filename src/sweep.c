@@ -732,8 +732,16 @@ static pqe_status run_setting(const pqe_dataset *ds, const sweep_data *d, const 
     if (!opt->sdc) {
         r->sdc_note = strdup("SDC not asked for");
     } else if (!r->sdc_supported) {
-        r->sdc_note = strdup(s->faiss_factory ? "FAISS codecs are searched their own way (ADC)"
-                                              : "SDC does not apply");
+        if (s->faiss_factory) {
+            r->sdc_note = strdup("FAISS codecs are searched their own way (ADC)");
+        } else {
+            size_t k = (size_t)1 << s->config.nbits;
+            size_t limit = s->config.sdc_memory_limit ? s->config.sdc_memory_limit
+                                                      : (size_t)PQE_SDC_MEMORY_LIMIT_DEFAULT;
+            r->sdc_note = dup_printf("the SDC table (M x K x K floats) would need %.0f bytes, "
+                                     "over the limit of %zu",
+                                     (double)s->config.n_sub * (double)k * (double)k * 4.0, limit);
+        }
     } else {
         progress(opt, index, n_settings, s->label, "search-sdc");
         st = measure_recall(q, ds, d, opt, PQE_SEARCH_SDC, r);
@@ -821,6 +829,39 @@ static pqe_status check_options(const pqe_dataset *ds, const pqe_sweep_options *
     return PQE_OK;
 }
 
+/* What can be known about each setting before any training: enough
+ * training vectors for its codebooks, and a FAISS string FAISS accepts
+ * (building the empty index is cheap).  A bad setting found late would
+ * throw away the work of every setting before it. */
+static pqe_status preflight(const sweep_data *d, const pqe_setting *settings, size_t n_settings,
+                            const pqe_sweep_options *opt)
+{
+    for (size_t i = 0; i < n_settings; i++) {
+        const pqe_setting *s = &settings[i];
+        size_t n = s->n_train ? s->n_train : d->n_pool;
+        if (n > d->n_pool)
+            return pqe_fail(PQE_ERR_PARAM,
+                            "setting %s: training size %zu is larger than the %zu vectors "
+                            "available for training",
+                            s->label, n, d->n_pool);
+        if (s->faiss_factory) {
+            pqe_quantizer *q = NULL;
+            pqe_status st =
+                pqe_quantizer_new_faiss(s->faiss_factory, d->dim, d->metric, opt->n_threads, &q);
+            pqe_quantizer_free(q);
+            if (st != PQE_OK)
+                return pqe_fail_context(st, "setting %s", s->label);
+        } else if (s->config.nbits < 8 * sizeof(size_t) && n < ((size_t)1 << s->config.nbits)) {
+            return pqe_fail(PQE_ERR_PARAM,
+                            "setting %s: %zu training vectors are fewer than the %zu centroids "
+                            "of each subspace (nbits %u); use at most nbits %u or more vectors",
+                            s->label, n, (size_t)1 << s->config.nbits, s->config.nbits,
+                            n >= 2 ? (unsigned)floor(log2((double)n)) : 1u);
+        }
+    }
+    return PQE_OK;
+}
+
 pqe_status pqe_sweep_run(const pqe_dataset *ds, const pqe_setting *settings, size_t n_settings,
                          const pqe_sweep_options *options, pqe_sweep_result **out)
 {
@@ -864,6 +905,10 @@ pqe_status pqe_sweep_run(const pqe_dataset *ds, const pqe_setting *settings, siz
         st = pqe_fail(PQE_ERR_NOMEM, "cannot allocate the sweep's description");
         goto fail;
     }
+
+    st = preflight(&d, settings, n_settings, &opt);
+    if (st != PQE_OK)
+        goto fail;
 
     res->results = pqe_calloc_array(n_settings ? n_settings : 1, sizeof *res->results, "results");
     if (!res->results) {

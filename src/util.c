@@ -1,8 +1,28 @@
 /* util.c - checked allocation.
  *
- * Depends on: libc.
+ * A request larger than the machine's memory and swap together fails at
+ * once with a message saying so, rather than being passed to malloc: a
+ * corrupt header or an absurd option (an HDF5 file declaring 2^40 rows) must
+ * give a clear error, and AddressSanitizer aborts on such sizes instead of
+ * returning NULL.
+ *
+ * Depends on: libc; Linux sysinfo (the memory size).
  */
 #include "util.h"
+
+#include <sys/sysinfo.h>
+
+/* RAM + swap in bytes; SIZE_MAX when unknown. */
+static size_t memory_and_swap(void)
+{
+    struct sysinfo si;
+    size_t total, bytes;
+    if (sysinfo(&si) != 0 || si.mem_unit == 0 ||
+        __builtin_add_overflow((size_t)si.totalram, (size_t)si.totalswap, &total) ||
+        !pqe_mul_ok(total, si.mem_unit, &bytes))
+        return SIZE_MAX;
+    return bytes;
+}
 
 static _Thread_local pqe_status alloc_status = PQE_ERR_NOMEM;
 
@@ -19,6 +39,14 @@ static void *alloc_checked(size_t n, size_t elem_size, const char *what, int zer
     }
     if (bytes == 0)
         bytes = 1;
+    if (bytes > memory_and_swap()) {
+        alloc_status = PQE_ERR_NOMEM;
+        pqe_fail(PQE_ERR_NOMEM,
+                 "%s: cannot allocate %zu bytes (%zu elements): more than the machine's memory "
+                 "and swap (%zu bytes)",
+                 what, bytes, n, memory_and_swap());
+        return NULL;
+    }
     p = zero ? calloc(1, bytes) : malloc(bytes);
     if (!p) {
         alloc_status = PQE_ERR_NOMEM;

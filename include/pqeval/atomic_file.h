@@ -1,7 +1,10 @@
 /* atomic_file.h - writing an output so that nothing is lost on failure:
  * everything goes to a temporary file beside the target, which is renamed
  * into place only when complete.  A failed or aborted write leaves the old
- * file, if any, untouched.
+ * file, if any, untouched.  An existing target that is not a regular file is
+ * never replaced: a character device or FIFO (/dev/null, /dev/stdout) given to
+ * pqe_atomic_open is written directly, and anything else (a directory) is
+ * refused with PQE_ERR_IO.
  *
  * Depends on: status.h.
  */
@@ -19,7 +22,7 @@ extern "C" {
 typedef struct pqe_atomic_file {
     FILE *fp;       /* write here */
     char *path;     /* the final name, owned */
-    char *tmp_path; /* the temporary name, owned */
+    char *tmp_path; /* the temporary name, owned; NULL when writing a device */
 } pqe_atomic_file;
 
 /* Creates a temporary file in the directory of path and opens it for

@@ -42,6 +42,13 @@ bool pqe_cli_parse_uint(const char *option, const char *text, unsigned *out);
 bool pqe_cli_parse_u64(const char *option, const char *text, unsigned long long *out);
 bool pqe_cli_parse_double(const char *option, const char *text, double *out);
 
+/* Checks, before any work, that path (the value of option) can receive an
+ * output: a non-empty name, not an existing directory, in a folder that
+ * exists, and not the same file as any of the n_inputs inputs (NULL entries
+ * skipped).  On error prints which option and why and returns false. */
+bool pqe_cli_check_output(const char *option, const char *path, const char *const *inputs,
+                          size_t n_inputs);
+
 /* One subcommand: name, one-line summary, entry point (argv[0] is the
  * subcommand's name). */
 typedef struct pqe_cli_command {

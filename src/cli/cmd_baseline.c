@@ -123,6 +123,8 @@ int pqe_cmd_baseline(int argc, char **argv)
         return pqe_cli_error("baseline: %s", !results_path ? "no results file given"
                                                            : "no output given (--output FILE)");
     }
+    if (!pqe_cli_check_output("baseline: --output", output, NULL, 0))
+        return PQE_EXIT_USAGE;
 
     st = pqe_results_read(results_path, &res, NULL);
     if (st != PQE_OK) {

@@ -130,6 +130,14 @@ int pqe_cmd_check(int argc, char **argv)
         usage(stderr);
         return pqe_cli_error("check: no baseline given (--baseline FILE)");
     }
+    /* The outputs may not be the inputs (--report onto the baseline would
+     * replace the baseline), and must be writable before the work. */
+    {
+        const char *inputs[2] = {results_path, baseline_path};
+        if ((junit_path && !pqe_cli_check_output("check: --junit", junit_path, inputs, 2)) ||
+            (report_path && !pqe_cli_check_output("check: --report", report_path, inputs, 2)))
+            return PQE_EXIT_USAGE;
+    }
 
     /* Read both files and compare. */
     st = pqe_results_read(results_path, &results, NULL);

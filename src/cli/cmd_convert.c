@@ -285,6 +285,10 @@ int pqe_cmd_convert(int argc, char **argv)
     }
 
     const char *out = files[n_files - 1];
+    if (!pqe_cli_check_output("convert: output", out, NULL, 0)) {
+        free(files);
+        return PQE_EXIT_USAGE;
+    }
     if (n_files > 2) {
         if (pqe_format_from_name(out) != PQE_FORMAT_HDF5 && !is_texmex_base(out))
             rc = pqe_cli_error("convert: several inputs go into one dataset: name the output "

@@ -70,26 +70,51 @@ typedef bool (*item_fn)(const char *option, const char *item, void *out, size_t 
 static bool parse_list(const char *option, const char *text, void *out, size_t *n, size_t max,
                        item_fn fn)
 {
-    char *copy = strdup(text), *save = NULL, *tok;
-    bool ok = true;
+    const char *p = text;
 
     *n = 0;
-    if (!copy)
-        return pqe_cli_error("%s: out of memory", option) == 0;
-    for (tok = strtok_r(copy, ",", &save); tok && ok; tok = strtok_r(NULL, ",", &save)) {
+    if (!*text) {
+        pqe_cli_error("%s: empty list", option);
+        return false;
+    }
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char item[64];
+        if (len == 0) {
+            pqe_cli_error("%s: empty item in '%s'", option, text);
+            return false;
+        }
+        if (len >= sizeof item) {
+            pqe_cli_error("%s: item too long in '%s'", option, text);
+            return false;
+        }
         if (*n >= max) {
             pqe_cli_error("%s: at most %zu values", option, max);
-            ok = false;
-            break;
+            return false;
         }
-        ok = fn(option, tok, out, (*n)++);
+        memcpy(item, p, len);
+        item[len] = '\0';
+        if (!fn(option, item, out, (*n)++))
+            return false;
+        if (!comma)
+            return true;
+        p = comma + 1;
     }
-    if (ok && *n == 0) {
-        pqe_cli_error("%s: empty list", option);
-        ok = false;
-    }
-    free(copy);
-    return ok;
+}
+
+/* Repeated values would give settings with the same key, which a baseline
+ * cannot tell apart. */
+static bool distinct(const char *option, const void *values, size_t n, size_t size)
+{
+    const unsigned char *v = values;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (!memcmp(v + i * size, v + j * size, size)) {
+                pqe_cli_error("%s: a value is repeated (item %zu and %zu)", option, i + 1, j + 1);
+                return false;
+            }
+    return true;
 }
 
 static bool item_size(const char *option, const char *item, void *out, size_t index)
@@ -266,21 +291,25 @@ int pqe_cmd_eval(int argc, char **argv)
                 grid.n_methods = 0;
                 continue;
             }
-            if (!parse_list(a, v, grid.methods, &grid.n_methods, 3, item_method))
+            if (!parse_list(a, v, grid.methods, &grid.n_methods, 3, item_method) ||
+                !distinct(a, grid.methods, grid.n_methods, sizeof grid.methods[0]))
                 goto done;
         } else if (!strcmp(a, "-M") || !strcmp(a, "--subspaces")) {
             NEED_VALUE;
             m_given = true;
-            if (!parse_list(a, v, grid.n_sub, &grid.n_n_sub, PQE_GRID_MAX, item_size))
+            if (!parse_list(a, v, grid.n_sub, &grid.n_n_sub, PQE_GRID_MAX, item_size) ||
+                !distinct(a, grid.n_sub, grid.n_n_sub, sizeof grid.n_sub[0]))
                 goto done;
         } else if (!strcmp(a, "--nbits")) {
             NEED_VALUE;
             nbits_given = true;
-            if (!parse_list(a, v, grid.nbits, &grid.n_nbits, PQE_GRID_MAX, item_uint))
+            if (!parse_list(a, v, grid.nbits, &grid.n_nbits, PQE_GRID_MAX, item_uint) ||
+                !distinct(a, grid.nbits, grid.n_nbits, sizeof grid.nbits[0]))
                 goto done;
         } else if (!strcmp(a, "--train-size")) {
             NEED_VALUE;
-            if (!parse_list(a, v, grid.n_train, &grid.n_n_train, PQE_GRID_MAX, item_size))
+            if (!parse_list(a, v, grid.n_train, &grid.n_n_train, PQE_GRID_MAX, item_size) ||
+                !distinct(a, grid.n_train, grid.n_n_train, sizeof grid.n_train[0]))
                 goto done;
         } else if (!strcmp(a, "--iters")) {
             NEED_VALUE;
@@ -293,7 +322,8 @@ int pqe_cmd_eval(int argc, char **argv)
                 }
         } else if (!strcmp(a, "--seeds")) {
             NEED_VALUE;
-            if (!parse_list(a, v, grid.seeds, &grid.n_seeds, PQE_GRID_MAX, item_u64))
+            if (!parse_list(a, v, grid.seeds, &grid.n_seeds, PQE_GRID_MAX, item_u64) ||
+                !distinct(a, grid.seeds, grid.n_seeds, sizeof grid.seeds[0]))
                 goto done;
         } else if (!strcmp(a, "--faiss")) {
             NEED_VALUE;
@@ -305,6 +335,11 @@ int pqe_cmd_eval(int argc, char **argv)
                 pqe_cli_error("--faiss: empty factory string");
                 goto done;
             }
+            for (size_t f = 0; f < grid.n_faiss; f++)
+                if (!strcmp(grid.faiss[f], v)) {
+                    pqe_cli_error("--faiss: '%s' is given twice", v);
+                    goto done;
+                }
             grid.faiss[grid.n_faiss++] = v;
         } else if (!strcmp(a, "--init")) {
             NEED_VALUE;
@@ -354,7 +389,8 @@ int pqe_cmd_eval(int argc, char **argv)
             opt.train_on_base = true;
         } else if (!strcmp(a, "--recall-at")) {
             NEED_VALUE;
-            if (!parse_list(a, v, opt.r_values, &opt.n_r, PQE_MAX_RECALL_R, item_size))
+            if (!parse_list(a, v, opt.r_values, &opt.n_r, PQE_MAX_RECALL_R, item_size) ||
+                !distinct(a, opt.r_values, opt.n_r, sizeof opt.r_values[0]))
                 goto done;
         } else if (!strcmp(a, "-k")) {
             NEED_VALUE;
@@ -384,6 +420,10 @@ int pqe_cmd_eval(int argc, char **argv)
             out_dir = v;
         } else if (!strcmp(a, "--name")) {
             NEED_VALUE;
+            if (!*v || strchr(v, '/')) {
+                pqe_cli_error("--name: expected a file stem without '/', not '%s'", v);
+                goto done;
+            }
             name = v;
         } else if (!strcmp(a, "--json")) {
             NEED_VALUE;
@@ -481,6 +521,45 @@ int pqe_cmd_eval(int argc, char **argv)
         if (!json_path || !csv_path || (!no_plot && (!plots[0] || !plots[1]))) {
             pqe_cli_error("out of memory");
             goto done;
+        }
+    }
+
+    /* Every output must be writable, distinct, and not an input, before
+     * minutes of work are spent. */
+    {
+        const char *inputs[1] = {dataset_path};
+        const char *outs[6];
+        const char *names[6];
+        size_t n_outs = 0;
+        outs[n_outs] = json_path;
+        names[n_outs++] = "--json";
+        outs[n_outs] = csv_path;
+        names[n_outs++] = "--csv";
+        for (size_t p = 0; !no_plot && p < n_plots; p++) {
+            outs[n_outs] = plots[p];
+            names[n_outs++] = "--plot";
+            if (strstr(plots[p], "%n")) {
+                pqe_cli_error("--plot: '%s': PLplot reads '%%n' in a file name as a page number",
+                              plots[p]);
+                goto done;
+            }
+        }
+        for (size_t o = 0; o < n_outs; o++) {
+            if (!pqe_cli_check_output(names[o], outs[o], inputs, 1))
+                goto done;
+            for (size_t o2 = 0; o2 < o; o2++)
+                if (!strcmp(outs[o], outs[o2])) {
+                    pqe_cli_error("%s and %s name the same file '%s'", names[o2], names[o],
+                                  outs[o]);
+                    goto done;
+                }
+        }
+        if (ids_dir) {
+            struct stat sb;
+            if (stat(ids_dir, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+                pqe_cli_error("--save-ids: '%s' exists and is not a folder", ids_dir);
+                goto done;
+            }
         }
     }
 

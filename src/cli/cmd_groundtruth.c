@@ -5,6 +5,7 @@
  *
  * Depends on: cli.h; io.h (load, save), groundtruth.h.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,19 @@
 #include "cli/cli.h"
 #include "pqeval/groundtruth.h"
 #include "pqeval/io.h"
+
+/* X_base.fvecs or X_base.bvecs: a texmex dataset named by its base. */
+static bool is_texmex_base(const char *path)
+{
+    static const char *const suffixes[2] = {"_base.fvecs", "_base.bvecs"};
+    size_t len = strlen(path);
+    for (int i = 0; i < 2; i++) {
+        size_t n = strlen(suffixes[i]);
+        if (len > n && !strcmp(path + len - n, suffixes[i]))
+            return true;
+    }
+    return false;
+}
 
 static void usage(FILE *out)
 {
@@ -80,6 +94,13 @@ int pqe_cmd_groundtruth(int argc, char **argv)
     }
     if (!output)
         output = input;
+    /* Where the result goes is checked before the (long) computation. */
+    if (!pqe_cli_check_output("groundtruth: --output", output, NULL, 0))
+        return PQE_EXIT_USAGE;
+    if (pqe_format_from_name(output) != PQE_FORMAT_HDF5 && !is_texmex_base(output))
+        return pqe_cli_error("groundtruth: --output %s: write a dataset to X.hdf5, or to texmex "
+                             "files named by their base X_base.fvecs or X_base.bvecs",
+                             output);
 
     /* The old ground truth, if any, is replaced: it is not validated. */
     lo.validate = false;
@@ -108,7 +129,7 @@ int pqe_cmd_groundtruth(int argc, char **argv)
     st = pqe_groundtruth(ds->train, ds->n_train, ds->test, ds->n_test, ds->dim, ds->metric, k,
                          (int)threads, nbr, dist);
     if (st != PQE_OK) {
-        rc = pqe_cli_fail(st);
+        rc = pqe_cli_fail(pqe_fail_context(st, "%s", input));
         goto cleanup;
     }
     free(ds->neighbors);

@@ -114,6 +114,13 @@ int pqe_cmd_prepare(int argc, char **argv)
     }
     if (k == 0 || k > 60000)
         return pqe_cli_error("prepare: --k %zu must be in 1..60000", k);
+    /* Checked before the minutes of ground-truth computation. */
+    if (!pqe_cli_check_output("prepare: --output", output, NULL, 0))
+        return PQE_EXIT_USAGE;
+    if (pqe_format_from_name(output) != PQE_FORMAT_HDF5)
+        return pqe_cli_error("prepare: --output %s: the dataset is written as HDF5; name it "
+                             "X.hdf5",
+                             output);
 
     ds = pqe_dataset_new();
     if (!ds)

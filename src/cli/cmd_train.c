@@ -94,8 +94,28 @@ static int parse_args(int argc, char **argv, train_options *o)
             o->dataset = a;
             continue;
         }
-        if (!v)
-            return pqe_cli_error("train: option %s needs a value", a);
+        if (!v) {
+            static const char *const known[] = {"--method",
+                                                "--output",
+                                                "-o",
+                                                "-M",
+                                                "--n-sub",
+                                                "--nbits",
+                                                "--seed",
+                                                "--n-train",
+                                                "--kmeans-iters",
+                                                "--max-points-per-centroid",
+                                                "--opq-outer",
+                                                "--opq-inner",
+                                                "--opq-start",
+                                                "--threads",
+                                                "--metric"};
+            for (size_t k = 0; k < sizeof known / sizeof *known; k++)
+                if (!strcmp(a, known[k]))
+                    return pqe_cli_error("train: option %s needs a value", a);
+            usage(stderr);
+            return pqe_cli_error("train: unknown option '%s'", a);
+        }
         if (!strcmp(a, "--method")) {
             o->method = v;
         } else if (!strcmp(a, "--output") || !strcmp(a, "-o")) {
@@ -236,6 +256,11 @@ int pqe_cmd_train(int argc, char **argv)
 
     if (rc >= 0)
         return rc;
+    {
+        const char *inputs[1] = {o.dataset};
+        if (!pqe_cli_check_output("train: --output", o.output, inputs, 1))
+            return PQE_EXIT_USAGE;
+    }
     lo.validate = false;
     lo.checksum = false;
     lo.metric_given = o.metric_given;

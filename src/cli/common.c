@@ -1,14 +1,18 @@
-/* common.c - error printing and strict number parsing for the subcommands.
+/* common.c - error printing, strict number parsing and output-path checks
+ * for the subcommands.
  *
- * Depends on: cli.h.
+ * Depends on: cli.h; POSIX (stat, dirname).
  */
 #include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -123,4 +127,49 @@ bool pqe_cli_parse_double(const char *option, const char *text, double *out)
     }
     *out = v;
     return true;
+}
+
+bool pqe_cli_check_output(const char *option, const char *path, const char *const *inputs,
+                          size_t n_inputs)
+{
+    struct stat out_sb, in_sb;
+    char *folder = NULL;
+    bool ok = false;
+
+    if (!path || !*path) {
+        pqe_cli_error("%s: empty file name", option);
+        return false;
+    }
+    if (stat(path, &out_sb) == 0) {
+        if (S_ISDIR(out_sb.st_mode)) {
+            pqe_cli_error("%s: %s is a directory; give a file name", option, path);
+            return false;
+        }
+        for (size_t i = 0; i < n_inputs; i++) {
+            if (inputs[i] && stat(inputs[i], &in_sb) == 0 && in_sb.st_dev == out_sb.st_dev &&
+                in_sb.st_ino == out_sb.st_ino) {
+                pqe_cli_error("%s: %s is the input %s; writing there would destroy it", option,
+                              path, inputs[i]);
+                return false;
+            }
+        }
+    }
+    /* The folder must exist: found now, not after the work is done. */
+    folder = strdup(path);
+    if (!folder) {
+        pqe_cli_error("%s: out of memory", option);
+        return false;
+    }
+    {
+        const char *dir = dirname(folder);
+        struct stat dir_sb;
+        if (stat(dir, &dir_sb) != 0)
+            pqe_cli_error("%s: cannot write %s: folder %s: %s", option, path, dir, strerror(errno));
+        else if (!S_ISDIR(dir_sb.st_mode))
+            pqe_cli_error("%s: cannot write %s: %s is not a folder", option, path, dir);
+        else
+            ok = true;
+    }
+    free(folder);
+    return ok;
 }

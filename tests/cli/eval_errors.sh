@@ -21,5 +21,12 @@ expect 2 "no dataset given" -- --nbits 8
 expect 2 "/nonexistent/x.hdf5" -- /nonexistent/x.hdf5
 expect 2 "unknown option '--frob'" -- "$data" --frob
 expect 2 "training size 999999 is larger than the 25000 vectors" -- "$data" --methods pq -M 8 --nbits 4 --train-size 999999 --queries 5 --no-plot --json "$PQEVAL_TEST_TMP/x.json" --csv "$PQEVAL_TEST_TMP/x.csv"
+expect 2 "--seeds: a value is repeated (item 1 and 2)" -- "$data" --seeds 1,1
+expect 2 "-M: empty item in '4,,8'" -- "$data" -M 4,,8
+expect 2 "--faiss: 'PQ4np' is given twice" -- "$data" --faiss PQ4np --faiss PQ4np
+expect 2 "writing there would destroy it" -- "$data" --json "$data"
+expect 2 "--json and --csv name the same file" -- "$data" --json "$PQEVAL_TEST_TMP/same.json" --csv "$PQEVAL_TEST_TMP/same.json"
+expect 2 "setting faiss:PQ3: faiss index_factory(128, \"PQ3\") failed" -- "$data" --methods none --faiss PQ3 --queries 5
+expect 2 "200 training vectors are fewer than the 256 centroids of each subspace (nbits 8); use at most nbits 7" -- "$data" --methods pq -M 8 --nbits 8 --train-size 200 --queries 5
 "$PQEVAL" eval --help | grep -q -- '--save-ids' || fail "--help"
 echo "eval_errors: ok"
