@@ -492,6 +492,9 @@ int pqe_cmd_eval(int argc, char **argv)
         rc = pqe_cli_fail(st);
         goto done;
     }
+    if (opt.n_queries > ds->n_test)
+        pqe_cli_warn("--queries %zu: the dataset has %zu queries; using all of them", opt.n_queries,
+                     ds->n_test);
     st = pqe_sweep_expand(&grid, ds->dim, ds->metric, &settings, &n_settings);
     if (st != PQE_OK) {
         rc = pqe_cli_fail(st);
