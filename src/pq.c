@@ -32,7 +32,7 @@
  * A reader checks the magic, version, sizes, the exact file length, the
  * CRC and that every value is finite.
  *
- * Depends on: pq.h, kmeans.h, rng.h, atomic_file.h, util.h; zlib (crc32);
+ * Depends on: pq.h, kmeans.h, rng.h, atomic_file.h, util.h (crc32 through zlib);
  * OpenMP.
  */
 #include "pqeval/pq.h"
@@ -43,7 +43,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h> /* crc32 of the quantizer file */
 
 #include "pqeval/atomic_file.h"
 #include "pqeval/rng.h"
@@ -548,47 +547,6 @@ pqe_status pqe_pq_unpack(const pqe_pq *self, const uint8_t *packed, size_t n, ui
 
 /* ---- the quantizer file ------------------------------------------------ */
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int b = 0; b < 4; b++)
-        p[b] = (uint8_t)(v >> (8 * b));
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int b = 0; b < 8; b++)
-        p[b] = (uint8_t)(v >> (8 * b));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int b = 0; b < 4; b++)
-        v |= (uint32_t)p[b] << (8 * b);
-    return v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int b = 0; b < 8; b++)
-        v |= (uint64_t)p[b] << (8 * b);
-    return v;
-}
-
-/* CRC-32 of len bytes, fed to zlib in pieces its uInt length can hold. */
-static uint32_t crc_of(const uint8_t *buf, size_t len)
-{
-    uLong crc = crc32(0L, Z_NULL, 0);
-    while (len > 0) {
-        uInt piece = len > (1u << 30) ? (1u << 30) : (uInt)len;
-        crc = crc32(crc, buf, piece);
-        buf += piece;
-        len -= piece;
-    }
-    return (uint32_t)crc;
-}
-
 pqe_status pqe_pq_save(const pqe_pq *self, const char *path)
 {
     pqe_status st = require_trained(self, "save");
@@ -607,16 +565,16 @@ pqe_status pqe_pq_save(const pqe_pq *self, const char *path)
         return pqe_alloc_status();
 
     memcpy(buf, PQ_FILE_MAGIC, 8);
-    put_u32(buf + 8, PQ_FILE_VERSION);
-    put_u32(buf + 12, self->nbits);
-    put_u64(buf + 16, self->dim);
-    put_u64(buf + 24, self->n_sub);
+    pqe_put_u32(buf + 8, PQ_FILE_VERSION);
+    pqe_put_u32(buf + 12, self->nbits);
+    pqe_put_u64(buf + 16, self->dim);
+    pqe_put_u64(buf + 24, self->n_sub);
     for (size_t i = 0; i < n_floats; i++) {
         uint32_t u;
         memcpy(&u, &self->codebooks[i], 4);
-        put_u32(buf + PQ_FILE_HEADER + 4 * i, u);
+        pqe_put_u32(buf + PQ_FILE_HEADER + 4 * i, u);
     }
-    put_u32(buf + bytes - 4, crc_of(buf, bytes - 4));
+    pqe_put_u32(buf + bytes - 4, pqe_crc32(buf, bytes - 4));
 
     st = pqe_atomic_open(path, &af);
     if (st != PQE_OK)
@@ -667,8 +625,8 @@ pqe_status pqe_pq_load(const char *path, pqe_pq **out)
                       PQ_FILE_MAGIC);
         goto cleanup;
     }
-    uint32_t version = get_u32(header + 8), nbits = get_u32(header + 12);
-    uint64_t dim = get_u64(header + 16), n_sub = get_u64(header + 24);
+    uint32_t version = pqe_get_u32(header + 8), nbits = pqe_get_u32(header + 12);
+    uint64_t dim = pqe_get_u64(header + 16), n_sub = pqe_get_u64(header + 24);
     if (version != PQ_FILE_VERSION) {
         st = pqe_fail(PQE_ERR_FORMAT, "%s: pq file version %u, this reader knows only %d", path,
                       version, PQ_FILE_VERSION);
@@ -707,8 +665,8 @@ pqe_status pqe_pq_load(const char *path, pqe_pq **out)
         st = pqe_fail(PQE_ERR_IO, "%s: cannot read the codebooks", path);
         goto cleanup;
     }
-    uint32_t crc_stored = get_u32(buf + expect - 4);
-    uint32_t crc_actual = crc_of(buf, expect - 4);
+    uint32_t crc_stored = pqe_get_u32(buf + expect - 4);
+    uint32_t crc_actual = pqe_crc32(buf, expect - 4);
     if (crc_stored != crc_actual) {
         st = pqe_fail(PQE_ERR_FORMAT,
                       "%s: checksum mismatch (stored %08x, computed %08x): corrupt "
@@ -717,7 +675,7 @@ pqe_status pqe_pq_load(const char *path, pqe_pq **out)
         goto cleanup;
     }
     for (size_t i = 0; i < n_floats; i++) {
-        uint32_t u = get_u32(buf + PQ_FILE_HEADER + 4 * i);
+        uint32_t u = pqe_get_u32(buf + PQ_FILE_HEADER + 4 * i);
         memcpy(&codebooks[i], &u, 4);
     }
 

@@ -34,13 +34,12 @@
  * machine).  The added base codes are not stored.
  *
  * Depends on: quantizer_impl.h, opq.h, pq.h, search.h, atomic_file.h,
- * util.h; zlib (crc32).
+ * util.h (crc32 through zlib).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "pqeval/atomic_file.h"
 #include "pqeval/opq.h"
@@ -347,64 +346,6 @@ cleanup:
 
 /* ---- the file format ---------------------------------------------------- */
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static void put_floats(uint8_t *p, const float *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &v[i], sizeof u);
-        put_u32(p + 4 * i, u);
-    }
-}
-
-static void get_floats(const uint8_t *p, float *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u = get_u32(p + 4 * i);
-        memcpy(&v[i], &u, sizeof u);
-    }
-}
-
-/* zlib's crc32 takes uInt lengths: feed it in pieces. */
-static uint32_t crc_of(const uint8_t *p, size_t n)
-{
-    uLong crc = crc32(0L, Z_NULL, 0);
-    while (n > 0) {
-        uInt piece = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        crc = crc32(crc, p, piece);
-        p += piece;
-        n -= piece;
-    }
-    return (uint32_t)crc;
-}
-
 /* Sizes of the parts after the header, checked for overflow. */
 static pqe_status payload_sizes(size_t dim, size_t n_sub, unsigned nbits, bool rotated,
                                 size_t *rotation_floats, size_t *codebook_floats, size_t *total)
@@ -441,29 +382,29 @@ static pqe_status ours_save(const pqe_quantizer *q, const char *path)
         return pqe_alloc_status();
 
     memcpy(buf, PQE_QUANTIZER_MAGIC, 8);
-    put_u32(buf + 8, FILE_VERSION);
-    put_u32(buf + 12, (uint32_t)c->rotation);
-    put_u64(buf + 16, c->dim);
-    put_u64(buf + 24, c->n_sub);
-    put_u32(buf + 32, c->nbits);
-    put_u32(buf + 36, (uint32_t)c->metric);
-    put_u32(buf + 40, (uint32_t)c->opq_start);
-    put_u32(buf + 44, c->opq_outer_iters);
-    put_u32(buf + 48, c->opq_inner_iters);
-    put_u32(buf + 52, c->kmeans_iters);
-    put_u32(buf + 56, (uint32_t)c->kmeans_init);
-    put_u32(buf + 60, 0);
-    put_u64(buf + 64, c->max_points_per_centroid);
-    put_u64(buf + 72, c->seed);
-    put_u64(buf + 80, c->sdc_memory_limit);
+    pqe_put_u32(buf + 8, FILE_VERSION);
+    pqe_put_u32(buf + 12, (uint32_t)c->rotation);
+    pqe_put_u64(buf + 16, c->dim);
+    pqe_put_u64(buf + 24, c->n_sub);
+    pqe_put_u32(buf + 32, c->nbits);
+    pqe_put_u32(buf + 36, (uint32_t)c->metric);
+    pqe_put_u32(buf + 40, (uint32_t)c->opq_start);
+    pqe_put_u32(buf + 44, c->opq_outer_iters);
+    pqe_put_u32(buf + 48, c->opq_inner_iters);
+    pqe_put_u32(buf + 52, c->kmeans_iters);
+    pqe_put_u32(buf + 56, (uint32_t)c->kmeans_init);
+    pqe_put_u32(buf + 60, 0);
+    pqe_put_u64(buf + 64, c->max_points_per_centroid);
+    pqe_put_u64(buf + 72, c->seed);
+    pqe_put_u64(buf + 80, c->sdc_memory_limit);
     p = buf + HEADER_BYTES;
     if (s->rotation) {
-        put_floats(p, s->rotation, rot_floats);
+        pqe_put_floats(p, s->rotation, rot_floats);
         p += 4 * rot_floats;
     }
-    put_floats(p, pqe_pq_codebooks(s->pq), cb_floats);
+    pqe_put_floats(p, pqe_pq_codebooks(s->pq), cb_floats);
     p += 4 * cb_floats;
-    put_u32(p, crc_of(buf, total - 4));
+    pqe_put_u32(p, pqe_crc32(buf, total - 4));
 
     st = pqe_atomic_open(path, &af);
     if (st != PQE_OK)
@@ -495,15 +436,15 @@ static pqe_status parse_file(const char *path, const uint8_t *buf, size_t size, 
     if (size < HEADER_BYTES)
         return pqe_fail(PQE_ERR_FORMAT, "%s: truncated: %zu bytes, a quantizer header needs %d",
                         path, size, HEADER_BYTES);
-    version = get_u32(buf + 8);
+    version = pqe_get_u32(buf + 8);
     if (version != FILE_VERSION)
         return pqe_fail(PQE_ERR_FORMAT, "%s: format version %u is not supported (expected %d)",
                         path, version, FILE_VERSION);
-    rotation = get_u32(buf + 12);
-    dim64 = get_u64(buf + 16);
-    n_sub64 = get_u64(buf + 24);
+    rotation = pqe_get_u32(buf + 12);
+    dim64 = pqe_get_u64(buf + 16);
+    n_sub64 = pqe_get_u64(buf + 24);
     c = pqe_quantizer_config_default(0, 0, 0);
-    c.nbits = get_u32(buf + 32);
+    c.nbits = pqe_get_u32(buf + 32);
     if (rotation > PQE_ROTATION_OPQ_NONPARAMETRIC)
         return pqe_fail(PQE_ERR_FORMAT, "%s: unknown rotation %u at byte 12", path, rotation);
     if (dim64 == 0 || dim64 > MAX_FILE_DIM || n_sub64 == 0 || dim64 % n_sub64 != 0)
@@ -516,15 +457,15 @@ static pqe_status parse_file(const char *path, const uint8_t *buf, size_t size, 
     c.dim = (size_t)dim64;
     c.n_sub = (size_t)n_sub64;
     c.rotation = (pqe_rotation)rotation;
-    c.metric = (pqe_metric)get_u32(buf + 36);
-    c.opq_start = (pqe_opq_start)get_u32(buf + 40);
-    c.opq_outer_iters = get_u32(buf + 44);
-    c.opq_inner_iters = get_u32(buf + 48);
-    c.kmeans_iters = get_u32(buf + 52);
-    c.kmeans_init = (pqe_kmeans_init)get_u32(buf + 56);
-    c.max_points_per_centroid = (size_t)get_u64(buf + 64);
-    c.seed = get_u64(buf + 72);
-    c.sdc_memory_limit = (size_t)get_u64(buf + 80);
+    c.metric = (pqe_metric)pqe_get_u32(buf + 36);
+    c.opq_start = (pqe_opq_start)pqe_get_u32(buf + 40);
+    c.opq_outer_iters = pqe_get_u32(buf + 44);
+    c.opq_inner_iters = pqe_get_u32(buf + 48);
+    c.kmeans_iters = pqe_get_u32(buf + 52);
+    c.kmeans_init = (pqe_kmeans_init)pqe_get_u32(buf + 56);
+    c.max_points_per_centroid = (size_t)pqe_get_u64(buf + 64);
+    c.seed = pqe_get_u64(buf + 72);
+    c.sdc_memory_limit = (size_t)pqe_get_u64(buf + 80);
     if ((unsigned)c.metric > PQE_METRIC_DOT)
         return pqe_fail(PQE_ERR_FORMAT, "%s: unknown metric %u at byte 36", path,
                         (unsigned)c.metric);
@@ -538,8 +479,8 @@ static pqe_status parse_file(const char *path, const uint8_t *buf, size_t size, 
     if (size > total)
         return pqe_fail(PQE_ERR_FORMAT, "%s: %zu unexpected bytes after the end at byte %zu", path,
                         size - total, total);
-    crc_stored = get_u32(buf + total - 4);
-    crc_actual = crc_of(buf, total - 4);
+    crc_stored = pqe_get_u32(buf + total - 4);
+    crc_actual = pqe_crc32(buf, total - 4);
     if (crc_stored != crc_actual)
         return pqe_fail(PQE_ERR_FORMAT,
                         "%s: corrupt: checksum 0x%08x stored, 0x%08x computed over %zu bytes", path,
@@ -555,14 +496,14 @@ static pqe_status parse_file(const char *path, const uint8_t *buf, size_t size, 
             st = pqe_alloc_status();
             goto cleanup;
         }
-        get_floats(buf + HEADER_BYTES, s->rotation, rot_floats);
+        pqe_get_floats(buf + HEADER_BYTES, s->rotation, rot_floats);
     }
     codebooks = pqe_alloc_array(cb_floats, sizeof(float), "codebooks");
     if (!codebooks) {
         st = pqe_alloc_status();
         goto cleanup;
     }
-    get_floats(buf + HEADER_BYTES + 4 * rot_floats, codebooks, cb_floats);
+    pqe_get_floats(buf + HEADER_BYTES + 4 * rot_floats, codebooks, cb_floats);
     st = pqe_pq_set_codebooks(s->pq, codebooks);
     if (st != PQE_OK) {
         pqe_fail_context(st, "%s", path);

@@ -10,6 +10,9 @@
  */
 #include "util.h"
 
+#include <string.h>
+#include <zlib.h> /* crc32 */
+
 #include <sys/sysinfo.h>
 
 /* RAM + swap in bytes; SIZE_MAX when unknown. */
@@ -68,4 +71,34 @@ void *pqe_calloc_array(size_t n, size_t elem_size, const char *what)
 pqe_status pqe_alloc_status(void)
 {
     return alloc_status;
+}
+
+void pqe_put_floats(uint8_t *p, const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], sizeof u);
+        pqe_put_u32(p + 4 * i, u);
+    }
+}
+
+void pqe_get_floats(const uint8_t *p, float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = pqe_get_u32(p + 4 * i);
+        memcpy(&v[i], &u, sizeof u);
+    }
+}
+
+uint32_t pqe_crc32(const uint8_t *buf, size_t len)
+{
+    /* zlib takes uInt lengths: feed it in pieces. */
+    uLong crc = crc32(0L, Z_NULL, 0);
+    while (len > 0) {
+        uInt piece = len > (1u << 30) ? (1u << 30) : (uInt)len;
+        crc = crc32(crc, buf, piece);
+        buf += piece;
+        len -= piece;
+    }
+    return (uint32_t)crc;
 }

@@ -33,6 +33,43 @@ void *pqe_alloc_array(size_t n, size_t elem_size, const char *what);
 /* The same, zero-filled. */
 void *pqe_calloc_array(size_t n, size_t elem_size, const char *what);
 
+/* Little-endian integers and floats in the binary files pqeval writes
+ * (quantizers), independent of the host's byte order. */
+static inline void pqe_put_u32(uint8_t *p, uint32_t v)
+{
+    for (int b = 0; b < 4; b++)
+        p[b] = (uint8_t)(v >> (8 * b));
+}
+
+static inline void pqe_put_u64(uint8_t *p, uint64_t v)
+{
+    for (int b = 0; b < 8; b++)
+        p[b] = (uint8_t)(v >> (8 * b));
+}
+
+static inline uint32_t pqe_get_u32(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int b = 0; b < 4; b++)
+        v |= (uint32_t)p[b] << (8 * b);
+    return v;
+}
+
+static inline uint64_t pqe_get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int b = 0; b < 8; b++)
+        v |= (uint64_t)p[b] << (8 * b);
+    return v;
+}
+
+/* n floats as their IEEE-754 bits, little-endian, 4 bytes each. */
+void pqe_put_floats(uint8_t *p, const float *v, size_t n);
+void pqe_get_floats(const uint8_t *p, float *v, size_t n);
+
+/* CRC-32 (zlib's) of len bytes of any size. */
+uint32_t pqe_crc32(const uint8_t *buf, size_t len);
+
 /* The status recorded by the last failed pqe_alloc_array on this thread:
  * PQE_ERR_OVERFLOW or PQE_ERR_NOMEM. */
 pqe_status pqe_alloc_status(void);
