@@ -29,20 +29,8 @@
 
 #include "pqeval/atomic_file.h"
 #include "pqeval/check.h"
+#include "report_internal.h"
 #include "util.h"
-
-/* snprintf into a buffer that is only read by people (messages, labels):
- * cut short if it does not fit. */
-static void text_printf(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void text_printf(char *buf, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, size, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- names ---------------------------------------------------------------- */
 
@@ -175,7 +163,7 @@ static pqe_check_row *add_row(pqe_check_report *rep, const pqe_setting *s, const
         return NULL;
     }
     rep->n_rows++;
-    text_printf(row->measure, sizeof row->measure, "%s", measure);
+    pqe_text_printf(row->measure, sizeof row->measure, "%s", measure);
     row->baseline = row->current = row->change = row->p_value = NAN;
     row->test = "none";
     return row;
@@ -287,8 +275,8 @@ static pqe_status compare_recall(pqe_check_report *rep, const pqe_setting_result
         }
         if (jc != SIZE_MAX)
             vc = sdc ? cur->recall_sdc[jc] : cur->recall_adc[jc];
-        text_printf(measure, sizeof measure, "recall@%zu %s", base->r_values[jb],
-                    sdc ? "sdc" : "adc");
+        pqe_text_printf(measure, sizeof measure, "recall@%zu %s", base->r_values[jb],
+                        sdc ? "sdc" : "adc");
         if (isnan(vb) && isnan(vc))
             continue;
         if (isnan(vb) || isnan(vc)) {
@@ -333,11 +321,12 @@ static pqe_status compare_krecall(pqe_check_report *rep, const pqe_setting_resul
 
     if (isnan(vb) && isnan(vc))
         return PQE_OK;
-    text_printf(measure, sizeof measure, "k-recall@%zu %s", base->k, sdc ? "sdc" : "adc");
+    pqe_text_printf(measure, sizeof measure, "k-recall@%zu %s", base->k, sdc ? "sdc" : "adc");
     if (base->k != cur->k) {
         pqe_status st = absent_measure(rep, &cur->setting, measure, vb, NAN);
         if (st == PQE_OK && !isnan(vc)) {
-            text_printf(measure, sizeof measure, "k-recall@%zu %s", cur->k, sdc ? "sdc" : "adc");
+            pqe_text_printf(measure, sizeof measure, "k-recall@%zu %s", cur->k,
+                            sdc ? "sdc" : "adc");
             st = absent_measure(rep, &cur->setting, measure, NAN, vc);
         }
         return st;
@@ -431,21 +420,22 @@ static bool same_dataset(const pqe_sweep_result *a, const pqe_sweep_result *b, c
 {
     if (a->dataset_checksum[0] && b->dataset_checksum[0]) {
         if (strcmp(a->dataset_checksum, b->dataset_checksum) != 0) {
-            text_printf(why, size,
-                        "the results' dataset %s (sha256 %.12s) is not the baseline's %s "
-                        "(sha256 %.12s)",
-                        or_unknown(a->dataset_name), a->dataset_checksum,
-                        or_unknown(b->dataset_name), b->dataset_checksum);
+            pqe_text_printf(why, size,
+                            "the results' dataset %s (sha256 %.12s) is not the baseline's %s "
+                            "(sha256 %.12s)",
+                            or_unknown(a->dataset_name), a->dataset_checksum,
+                            or_unknown(b->dataset_name), b->dataset_checksum);
             return false;
         }
         return true;
     }
     if (a->dim != b->dim || a->metric != b->metric || a->n_queries != b->n_queries) {
-        text_printf(why, size,
-                    "the results' dataset %s (%zu dimensions, %s, %zu queries) is not the "
-                    "baseline's %s (%zu dimensions, %s, %zu queries)",
-                    or_unknown(a->dataset_name), a->dim, pqe_metric_name(a->metric), a->n_queries,
-                    or_unknown(b->dataset_name), b->dim, pqe_metric_name(b->metric), b->n_queries);
+        pqe_text_printf(why, size,
+                        "the results' dataset %s (%zu dimensions, %s, %zu queries) is not the "
+                        "baseline's %s (%zu dimensions, %s, %zu queries)",
+                        or_unknown(a->dataset_name), a->dim, pqe_metric_name(a->metric),
+                        a->n_queries, or_unknown(b->dataset_name), b->dim,
+                        pqe_metric_name(b->metric), b->n_queries);
         return false;
     }
     return true;
@@ -522,10 +512,10 @@ pqe_status pqe_check_compare(const pqe_sweep_result *current, const pqe_sweep_re
     }
     shared.same_queries =
         !rep->dataset_changed && current->dataset_checksum[0] && baseline->dataset_checksum[0];
-    text_printf(dataset, sizeof dataset, "%s (sha256 %.12s), %zu queries",
-                or_unknown(current->dataset_name),
-                current->dataset_checksum[0] ? current->dataset_checksum : "unknown",
-                current->n_queries);
+    pqe_text_printf(dataset, sizeof dataset, "%s (sha256 %.12s), %zu queries",
+                    or_unknown(current->dataset_name),
+                    current->dataset_checksum[0] ? current->dataset_checksum : "unknown",
+                    current->n_queries);
     rep->dataset = strdup(dataset);
     if (!rep->dataset) {
         st = pqe_fail(PQE_ERR_NOMEM, "check: out of memory");
@@ -721,17 +711,18 @@ static void row_sentence(const pqe_check_row *row, char *buf, size_t size)
 {
     switch (row->verdict) {
     case PQE_CHECK_MISSING:
-        text_printf(buf, size, "%s of %s is in the baseline but not in the results", row->measure,
-                    row->key);
+        pqe_text_printf(buf, size, "%s of %s is in the baseline but not in the results",
+                        row->measure, row->key);
         break;
     case PQE_CHECK_NEW:
-        text_printf(buf, size, "%s of %s is in the results but not in the baseline", row->measure,
-                    row->key);
+        pqe_text_printf(buf, size, "%s of %s is in the results but not in the baseline",
+                        row->measure, row->key);
         break;
     default:
-        text_printf(buf, size, "%s: baseline %.6g, current %.6g, change %+.6g, test %s, p %.3g: %s",
-                    row->measure, row->baseline, row->current, row->change, row->test, row->p_value,
-                    pqe_check_verdict_name(row->verdict));
+        pqe_text_printf(buf, size,
+                        "%s: baseline %.6g, current %.6g, change %+.6g, test %s, p %.3g: %s",
+                        row->measure, row->baseline, row->current, row->change, row->test,
+                        row->p_value, pqe_check_verdict_name(row->verdict));
     }
 }
 
@@ -882,25 +873,12 @@ static json_t *report_json(const pqe_check_report *self)
 
 pqe_status pqe_check_report_write_json(const pqe_check_report *self, const char *path)
 {
-    pqe_atomic_file f = {0};
     json_t *root = report_json(self);
-    pqe_status st = PQE_OK;
+    pqe_status st;
 
     if (!root)
         return pqe_fail(PQE_ERR_NOMEM, "writing %s: out of memory building the JSON", path);
-    st = pqe_atomic_open(path, &f);
-    if (st != PQE_OK)
-        goto cleanup;
-    if (json_dumpf(root, f.fp, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) !=
-            0 ||
-        fputc('\n', f.fp) == EOF) {
-        st = pqe_fail(PQE_ERR_IO, "writing %s: %s", path, strerror(errno));
-        goto cleanup;
-    }
-    st = pqe_atomic_commit(&f);
-
-cleanup:
-    pqe_atomic_abort(&f);
+    st = pqe_json_write_atomic(root, path, "writing");
     json_decref(root);
     return st;
 }

@@ -32,20 +32,8 @@
 #include "pqeval/analysis.h"
 #include "pqeval/atomic_file.h"
 #include "pqeval/report.h"
+#include "report_internal.h"
 #include "util.h"
-
-/* snprintf into a buffer that is only read by people (messages, labels):
- * cut short if it does not fit. */
-static void text_printf(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void text_printf(char *buf, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, size, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- names written in the file ------------------------------------------ */
 
@@ -217,7 +205,7 @@ static json_t *b_seed(builder *b, uint64_t seed)
     char text[32];
     if (seed <= (uint64_t)INT64_MAX)
         return b_int(b, (long long)seed);
-    text_printf(text, sizeof text, "%" PRIu64, seed);
+    pqe_text_printf(text, sizeof text, "%" PRIu64, seed);
     return b_str(b, text);
 }
 
@@ -517,33 +505,35 @@ static json_t *results_to_json(const pqe_sweep_result *self, pqe_results_kind ki
     return root;
 }
 
+pqe_status pqe_json_write_atomic(const json_t *root, const char *path, const char *what)
+{
+    pqe_atomic_file file = {0};
+    pqe_status st = pqe_atomic_open(path, &file);
+
+    if (st != PQE_OK)
+        return st;
+    if (json_dumpf(root, file.fp, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) !=
+            0 ||
+        fputc('\n', file.fp) == EOF) {
+        st = pqe_fail(PQE_ERR_IO, "%s %s: %s", what, path, strerror(errno));
+        pqe_atomic_abort(&file);
+        return st;
+    }
+    return pqe_atomic_commit(&file);
+}
+
 pqe_status pqe_results_write_json(const pqe_sweep_result *self, pqe_results_kind kind,
                                   const char *path)
 {
-    pqe_atomic_file file = {0};
-    json_t *root = NULL;
-    pqe_status st = PQE_OK;
+    json_t *root;
+    pqe_status st;
 
     if (!self || !path)
         return pqe_fail(PQE_ERR_PARAM, "writing results: no results or no path given");
     root = results_to_json(self, kind);
-    if (!root) {
-        st = pqe_fail(PQE_ERR_NOMEM, "writing results %s: out of memory building the JSON", path);
-        goto cleanup;
-    }
-    st = pqe_atomic_open(path, &file);
-    if (st != PQE_OK)
-        goto cleanup;
-    if (json_dumpf(root, file.fp, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) !=
-            0 ||
-        fputc('\n', file.fp) == EOF) {
-        st = pqe_fail(PQE_ERR_IO, "writing results %s: %s", path, strerror(errno));
-        goto cleanup;
-    }
-    st = pqe_atomic_commit(&file);
-
-cleanup:
-    pqe_atomic_abort(&file);
+    if (!root)
+        return pqe_fail(PQE_ERR_NOMEM, "writing results %s: out of memory building the JSON", path);
+    st = pqe_json_write_atomic(root, path, "writing results");
     json_decref(root);
     return st;
 }
@@ -743,7 +733,7 @@ static pqe_status rd_num_entries(const reader *r, const json_t *arr, const char 
             out[i] = json_number_value(v);
         } else {
             char at[64];
-            text_printf(at, sizeof at, "%s[%zu]", key, i);
+            pqe_text_printf(at, sizeof at, "%s[%zu]", key, i);
             return bad(r, where, at, "expected a number or null, got %s", type_name(v));
         }
     }
@@ -763,7 +753,7 @@ static pqe_status rd_intervals(const reader *r, const json_t *obj, const char *w
     for (size_t j = 0; j < n && st == PQE_OK; j++) {
         char at[64];
         json_t *pair = json_array_get(arr, j);
-        text_printf(at, sizeof at, "%s[%zu]", key, j);
+        pqe_text_printf(at, sizeof at, "%s[%zu]", key, j);
         if (!json_is_array(pair) || json_array_size(pair) != 2)
             return bad(r, where, at, "expected [low, high], got %s", type_name(pair));
         st = rd_num_entries(r, pair, where, at, ci[j], 2);
@@ -846,7 +836,7 @@ static pqe_status rd_recall(const reader *r, const json_t *s, const char *where,
         json_t *v = json_array_get(rs, j);
         if (!json_is_integer(v) || json_integer_value(v) < 1) {
             char key[16];
-            text_printf(key, sizeof key, "r[%zu]", j);
+            pqe_text_printf(key, sizeof key, "r[%zu]", j);
             return bad(r, at, key, "expected a positive integer, got %s", type_name(v));
         }
         res->r_values[j] = (size_t)json_integer_value(v);
@@ -899,7 +889,7 @@ static pqe_status rd_hits(const reader *r, const json_t *pq, const char *where, 
     for (size_t j = 0; j < n_r; j++) {
         json_t *v = json_array_get(arr, j);
         char at[48];
-        text_printf(at, sizeof at, "%s[%zu]", key, j);
+        pqe_text_printf(at, sizeof at, "%s[%zu]", key, j);
         if (!json_is_string(v)) {
             st = bad(r, where, at, "expected a base64 string, got %s", type_name(v));
             goto cleanup;
@@ -953,7 +943,7 @@ static pqe_status rd_khits(const reader *r, const json_t *pq, const char *where,
             x /= (double)kk;
         if (!(x >= 0 && x <= 1)) {
             char key[48];
-            text_printf(key, sizeof key, "%s[%zu]", counts ? "counts" : "values", q);
+            pqe_text_printf(key, sizeof key, "%s[%zu]", counts ? "counts" : "values", q);
             free(*out);
             *out = NULL;
             return bad(r, at, key, "expected a value between 0 and %s, got %s", counts ? "k" : "1",
@@ -1186,7 +1176,7 @@ static pqe_status rd_root(const reader *r, const json_t *root, pqe_sweep_result 
     }
     for (size_t i = 0; i < out->n_results && st == PQE_OK; i++) {
         char where[48];
-        text_printf(where, sizeof where, "$.settings[%zu]", i);
+        pqe_text_printf(where, sizeof where, "$.settings[%zu]", i);
         st = rd_setting(r, json_array_get(settings, i), where, out, &out->results[i]);
     }
 
@@ -1195,7 +1185,7 @@ static pqe_status rd_root(const reader *r, const json_t *root, pqe_sweep_result 
         for (size_t k = 0; k < i; k++) {
             if (!strcmp(out->results[i].setting.key, out->results[k].setting.key)) {
                 char where[48];
-                text_printf(where, sizeof where, "$.settings[%zu]", i);
+                pqe_text_printf(where, sizeof where, "$.settings[%zu]", i);
                 st = bad(r, where, "key", "'%s' repeats settings[%zu]", out->results[i].setting.key,
                          k);
                 break;

@@ -52,19 +52,6 @@ static const int palette[][3] = {{31, 119, 180},  {255, 127, 14}, {44, 160, 44},
                                  {188, 189, 34},  {23, 190, 207}};
 #define N_PALETTE ((int)(sizeof palette / sizeof palette[0]))
 
-/* snprintf into a buffer that is only read by people (messages, labels):
- * cut short if it does not fit. */
-static void text_printf(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void text_printf(char *buf, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, size, fmt, ap);
-    va_end(ap);
-}
-
 pqe_status pqe_plot_format_from_path(const char *path, pqe_plot_format *out)
 {
     const char *dot = path ? strrchr(path, '.') : NULL;
@@ -88,7 +75,7 @@ static char plot_error[256];
 
 static int on_plplot_exit(const char *message)
 {
-    text_printf(plot_error, sizeof plot_error, "%s", message ? message : "fatal error");
+    pqe_text_printf(plot_error, sizeof plot_error, "%s", message ? message : "fatal error");
     longjmp(plot_escape, 1);
     return 1; /* not reached */
 }
@@ -265,7 +252,7 @@ static void draw_panel(const panel_data *p, size_t r_value, const double *sizes,
     plcol0(1);
     plschr(0.0, 0.65);
     plbox("bcnst", 0.0, 0, "bcnstv", 0.0, 0);
-    text_printf(text, sizeof text, "1-recall@%zu (ADC) against distortion", r_value);
+    pqe_text_printf(text, sizeof text, "1-recall@%zu (ADC) against distortion", r_value);
     pllab("relative distortion (MSE / mean squared norm)", "1-recall", text);
 
     /* the isotonic fit as a step line through the sorted points */
@@ -311,7 +298,7 @@ static void draw_panel(const panel_data *p, size_t r_value, const double *sizes,
     plschr(0.0, 0.6);
     for (size_t s = 0; s < n_sizes; s++) {
         plcol0(FIRST_PALETTE + (int)(s % N_PALETTE));
-        text_printf(text, sizeof text, "%.0f bits", sizes[s]);
+        pqe_text_printf(text, sizeof text, "%.0f bits", sizes[s]);
         plptex(xmax - 0.03 * (xmax - xmin), ymax - (0.06 + 0.05 * (double)s) * (ymax - ymin), 1.0,
                0.0, 1.0, text);
     }

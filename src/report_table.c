@@ -17,6 +17,7 @@
 
 #include "pqeval/analysis.h"
 #include "pqeval/report.h"
+#include "util.h"
 
 enum {
     LABEL_WIDTH = 20, /* longer labels are cut with a '~' */
@@ -24,19 +25,6 @@ enum {
     MAX_PAIRS_SHOWN = 5,
     TABLE_WIDTH = 100
 };
-
-/* snprintf into a buffer that is only read by people (messages, labels):
- * cut short if it does not fit. */
-static void text_printf(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void text_printf(char *buf, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, size, fmt, ap);
-    va_end(ap);
-}
 
 static void print_recall(FILE *out, double v)
 {
@@ -112,14 +100,14 @@ static void print_rows(FILE *out, const pqe_sweep_result *self)
     print_label(out, "setting");
     fprintf(out, " %5s %10s %7s", "bits", "distortion", "rel");
     for (size_t j = 0; j < n_adc; j++) {
-        text_printf(head, sizeof head, "R@%zu", src->r_values[j]);
+        pqe_text_printf(head, sizeof head, "R@%zu", src->r_values[j]);
         fprintf(out, " %6s", head);
     }
     if (src) {
-        text_printf(head, sizeof head, "SDC@%zu", sdc_r);
+        pqe_text_printf(head, sizeof head, "SDC@%zu", sdc_r);
         fprintf(out, " %6s", head);
     }
-    text_printf(head, sizeof head, "%zu-rec", k);
+    pqe_text_printf(head, sizeof head, "%zu-rec", k);
     fprintf(out, " %7s %7s %8s\n", head, "train s", "qps");
 
     for (size_t i = 0; i < self->n_results; i++) {

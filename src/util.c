@@ -10,6 +10,8 @@
  */
 #include "util.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <zlib.h> /* crc32 */
 
@@ -101,4 +103,12 @@ uint32_t pqe_crc32(const uint8_t *buf, size_t len)
         len -= piece;
     }
     return (uint32_t)crc;
+}
+
+void pqe_text_printf(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
 }

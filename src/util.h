@@ -67,6 +67,11 @@ static inline uint64_t pqe_get_u64(const uint8_t *p)
 void pqe_put_floats(uint8_t *p, const float *v, size_t n);
 void pqe_get_floats(const uint8_t *p, float *v, size_t n);
 
+/* snprintf into a buffer that only people read (messages, labels): cut
+ * short if it does not fit, always terminated. */
+void pqe_text_printf(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* CRC-32 (zlib's) of len bytes of any size. */
 uint32_t pqe_crc32(const uint8_t *buf, size_t len);
 
