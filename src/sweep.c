@@ -167,8 +167,9 @@ static pqe_status check_grid(const pqe_sweep_grid *g, size_t dim)
     }
     if (g->n_methods && (!g->n_n_sub || !g->n_nbits))
         return pqe_fail(PQE_ERR_PARAM, "the grid names methods but no M or no nbits");
-    if (!g->n_methods && !g->n_faiss)
-        return pqe_fail(PQE_ERR_PARAM, "the grid is empty: no method and no FAISS factory");
+    if (!g->n_methods && !g->n_faiss && !g->n_quantizers)
+        return pqe_fail(PQE_ERR_PARAM,
+                        "the grid is empty: no method, no FAISS factory, no saved quantizer");
     return PQE_OK;
 }
 
@@ -196,7 +197,7 @@ pqe_status pqe_sweep_expand(const pqe_sweep_grid *grid, size_t dim, pqe_metric m
         return st;
 
     n_ours = grid->n_methods * grid->n_n_sub * grid->n_nbits * n_trains * n_iters * n_seeds;
-    n_total = n_ours + grid->n_faiss * n_trains * n_seeds;
+    n_total = n_ours + grid->n_faiss * n_trains * n_seeds + grid->n_quantizers;
     out = pqe_calloc_array(n_total, sizeof *out, "settings");
     if (!out)
         return pqe_alloc_status();
@@ -244,6 +245,21 @@ pqe_status pqe_sweep_expand(const pqe_sweep_grid *grid, size_t dim, pqe_metric m
                 if (st != PQE_OK)
                     goto fail;
             }
+    for (size_t f = 0; f < grid->n_quantizers; f++) {
+        pqe_setting *x = &out[at++];
+        const char *base = strrchr(grid->quantizers[f], '/');
+        x->config = grid->base;
+        x->config.dim = dim;
+        x->config.metric = metric;
+        x->quantizer_path = strdup(grid->quantizers[f]);
+        x->label = dup_printf("file:%s", base ? base + 1 : grid->quantizers[f]);
+        x->group = x->label ? strdup(x->label) : NULL;
+        x->key = dup_printf("file=%s", grid->quantizers[f]);
+        if (!x->quantizer_path || !x->label || !x->group || !x->key) {
+            st = pqe_fail(PQE_ERR_NOMEM, "cannot allocate a setting");
+            goto fail;
+        }
+    }
     *settings = out;
     *n_settings = n_total;
     return PQE_OK;
@@ -653,21 +669,24 @@ static pqe_status run_setting(const pqe_dataset *ds, const sweep_data *d, const 
     }
 
     /* 1. training vectors */
-    st = training_set(d, s->n_train, s->config.seed, &train, &n_train);
+    st = training_set(d, s->quantizer_path ? 0 : s->n_train, s->config.seed, &train, &n_train);
     if (st != PQE_OK)
         goto done;
 
     /* 2. train and add the base */
     progress(opt, index, n_settings, s->label, "train");
-    if (s->faiss_factory)
+    if (s->quantizer_path)
+        st = pqe_quantizer_load(s->quantizer_path, &q);
+    else if (s->faiss_factory)
         st = pqe_quantizer_new_faiss(s->faiss_factory, d->dim, d->metric, opt->n_threads, &q);
     else
         st = pqe_quantizer_new(&s->config, &q);
     if (st != PQE_OK)
         goto done;
     t0 = now_seconds();
-    st = pqe_quantizer_train(q, train, n_train);
-    r->train_seconds = now_seconds() - t0;
+    if (!s->quantizer_path) /* a saved quantizer is evaluated as it is */
+        st = pqe_quantizer_train(q, train, n_train);
+    r->train_seconds = s->quantizer_path ? 0.0 : now_seconds() - t0;
     if (st != PQE_OK)
         goto done;
     progress(opt, index, n_settings, s->label, "encode");
@@ -699,6 +718,11 @@ static pqe_status run_setting(const pqe_dataset *ds, const sweep_data *d, const 
     for (size_t m = 0; m < n_sub; m++)
         r->mse_sub[m] /= (double)d->n_base;
     pqe_distortion_clear(&dist);
+    if (s->quantizer_path) {
+        /* A saved quantizer: its training vectors are not known here. */
+        r->mse_train = r->rel_mse_train = NAN;
+        goto distortion_done;
+    }
     st = measure_distortion(q, train, NULL, n_train, d->dim, 0, &dist, NULL);
     if (st != PQE_OK)
         goto done;
@@ -717,6 +741,7 @@ static pqe_status run_setting(const pqe_dataset *ds, const sweep_data *d, const 
         r->mse_heldout = r->mse_base;
         r->rel_mse_heldout = r->rel_mse_base;
     }
+distortion_done:
 
     /* 4. ADC estimation error on a fixed sample of pairs */
     st = measure_adc_error(q, d, opt->adc_pairs, pqe_rng_derive(opt->sample_seed, 0x6164u), r);
@@ -839,6 +864,17 @@ static pqe_status preflight(const sweep_data *d, const pqe_setting *settings, si
     for (size_t i = 0; i < n_settings; i++) {
         const pqe_setting *s = &settings[i];
         size_t n = s->n_train ? s->n_train : d->n_pool;
+        if (s->quantizer_path) {
+            pqe_quantizer *q = NULL;
+            pqe_status st = pqe_quantizer_load(s->quantizer_path, &q);
+            if (st == PQE_OK && pqe_quantizer_dim(q) != d->dim)
+                st = pqe_fail(PQE_ERR_PARAM, "%s: a quantizer of dimension %zu, the data have %zu",
+                              s->quantizer_path, pqe_quantizer_dim(q), d->dim);
+            pqe_quantizer_free(q);
+            if (st != PQE_OK)
+                return pqe_fail_context(st, "setting %s", s->label);
+            continue;
+        }
         if (n > d->n_pool)
             return pqe_fail(PQE_ERR_PARAM,
                             "setting %s: training size %zu is larger than the %zu vectors "
@@ -922,11 +958,13 @@ pqe_status pqe_sweep_run(const pqe_dataset *ds, const pqe_setting *settings, siz
         /* The result keeps its own copy of the setting. */
         r->setting = *s;
         r->setting.faiss_factory = s->faiss_factory ? strdup(s->faiss_factory) : NULL;
+        r->setting.quantizer_path = s->quantizer_path ? strdup(s->quantizer_path) : NULL;
         r->setting.label = strdup(s->label ? s->label : "");
         r->setting.group = strdup(s->group ? s->group : "");
         r->setting.key = strdup(s->key ? s->key : "");
         res->n_results = i + 1;
-        if ((s->faiss_factory && !r->setting.faiss_factory) || !r->setting.label ||
+        if ((s->faiss_factory && !r->setting.faiss_factory) ||
+            (s->quantizer_path && !r->setting.quantizer_path) || !r->setting.label ||
             !r->setting.group || !r->setting.key) {
             st = pqe_fail(PQE_ERR_NOMEM, "cannot copy a setting");
             goto fail;

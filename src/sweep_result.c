@@ -16,6 +16,7 @@ void pqe_setting_clear(pqe_setting *self)
     if (!self)
         return;
     free(self->faiss_factory);
+    free(self->quantizer_path);
     free(self->label);
     free(self->group);
     free(self->key);

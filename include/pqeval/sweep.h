@@ -26,10 +26,12 @@ enum { PQE_MAX_RECALL_R = 8 };
 typedef struct pqe_setting {
     pqe_quantizer_config config; /* ours: method (rotation), M, nbits, iterations, seed */
     char *faiss_factory;         /* non-NULL: a FAISS index_factory string instead (owned) */
-    size_t n_train;              /* training vectors used; 0 = all available */
-    char *label;                 /* short, for tables and plots: "OPQ-NP16x8" (owned) */
-    char *group;                 /* label without the seed: repetitions share it (owned) */
-    char *key;                   /* the full specification, used to match a baseline (owned) */
+    char *quantizer_path; /* non-NULL: a quantizer saved by 'pqeval train' (pqe_quantizer_save),
+                                    evaluated as it is, without training (owned) */
+    size_t n_train;       /* training vectors used; 0 = all available */
+    char *label;          /* short, for tables and plots: "OPQ-NP16x8" (owned) */
+    char *group;          /* label without the seed: repetitions share it (owned) */
+    char *key;            /* the full specification, used to match a baseline (owned) */
 } pqe_setting;
 
 /* Everything measured for one setting. */
@@ -143,6 +145,8 @@ typedef struct pqe_sweep_grid {
     size_t n_seeds;
     const char *faiss[PQE_GRID_MAX]; /* index_factory strings (borrowed) */
     size_t n_faiss;
+    const char *quantizers[PQE_GRID_MAX]; /* saved quantizers, one setting each (borrowed) */
+    size_t n_quantizers;
     pqe_quantizer_config base; /* everything else (init, OPQ iterations, threads) */
 } pqe_sweep_grid;
 

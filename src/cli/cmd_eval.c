@@ -35,6 +35,8 @@ static void usage(FILE *out)
             "  --seeds LIST          seeds; each setting runs once per seed [1]\n"
             "  --faiss STRING        a FAISS index_factory string, e.g. 'OPQ16,PQ16'\n"
             "                        (repeatable)\n"
+            "  --quantizer FILE      a quantizer saved by 'pqeval train', evaluated as it\n"
+            "                        is, e.g. a baseline codebook (repeatable)\n"
             "  --init random|k-means++          k-means initialisation [random]\n"
             "  --max-points-per-centroid N      subsample k-means input, 0 = never [256]\n"
             "  --opq-outer N, --opq-inner N     OPQ-NP iterations [25, 4]\n"
@@ -341,6 +343,18 @@ int pqe_cmd_eval(int argc, char **argv)
                     goto done;
                 }
             grid.faiss[grid.n_faiss++] = v;
+        } else if (!strcmp(a, "--quantizer")) {
+            NEED_VALUE;
+            if (grid.n_quantizers >= PQE_GRID_MAX) {
+                pqe_cli_error("--quantizer: at most %d files", PQE_GRID_MAX);
+                goto done;
+            }
+            for (size_t f = 0; f < grid.n_quantizers; f++)
+                if (!strcmp(grid.quantizers[f], v)) {
+                    pqe_cli_error("--quantizer: '%s' is given twice", v);
+                    goto done;
+                }
+            grid.quantizers[grid.n_quantizers++] = v;
         } else if (!strcmp(a, "--init")) {
             NEED_VALUE;
             if (!strcmp(v, "random"))
@@ -469,7 +483,7 @@ int pqe_cmd_eval(int argc, char **argv)
 
     /* Defaults for the axes not given: our three methods at M = 8, 16 and
      * nbits = 8, unless only FAISS strings were asked for. */
-    if (!methods_given && !(grid.n_faiss && !m_given && !nbits_given)) {
+    if (!methods_given && !((grid.n_faiss || grid.n_quantizers) && !m_given && !nbits_given)) {
         grid.methods[0] = PQE_ROTATION_NONE;
         grid.methods[1] = PQE_ROTATION_OPQ_PARAMETRIC;
         grid.methods[2] = PQE_ROTATION_OPQ_NONPARAMETRIC;
