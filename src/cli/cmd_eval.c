@@ -40,7 +40,7 @@ static void usage(FILE *out)
             "  --init random|k-means++          k-means initialisation [random]\n"
             "  --max-points-per-centroid N      subsample k-means input, 0 = never [256]\n"
             "  --opq-outer N, --opq-inner N     OPQ-NP iterations [25, 4]\n"
-            "  --opq-start parametric|identity  OPQ-NP starting rotation [parametric]\n\n"
+            "  --opq-start identity|parametric  OPQ-NP starting rotation [identity]\n\n"
             "measurement:\n"
             "  --queries N           use the first N queries [all]\n"
             "  --heldout N           when training on the base, keep N base vectors out of\n"

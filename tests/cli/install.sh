@@ -21,7 +21,6 @@ cmake -S "$PQEVAL_SOURCE_DIR/tests/install" -B "$prefix/consumer" \
 cmake --build "$prefix/consumer" >/dev/null
 LD_LIBRARY_PATH="$prefix/usr/lib" "$prefix/consumer/consumer" | grep -q '^pqeval [0-9]'
 
-sed -i "s|^prefix=.*|prefix=$prefix/usr|" "$prefix/usr/lib/pkgconfig/pqeval.pc"
 PKG_CONFIG_PATH="$prefix/usr/lib/pkgconfig" pkg-config --exists pqeval
 cc $san -o "$prefix/pc-consumer" "$PQEVAL_SOURCE_DIR/tests/install/main.c" \
     $(PKG_CONFIG_PATH="$prefix/usr/lib/pkgconfig" pkg-config --cflags --libs pqeval)
