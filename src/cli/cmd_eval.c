@@ -17,6 +17,10 @@
 #include "pqeval/report.h"
 #include "pqeval/sweep.h"
 
+/* More iterations than this are a typing error, not an experiment: k-means
+ * and OPQ converge in tens. */
+enum { ITERS_MAX = 10000 };
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -318,8 +322,9 @@ int pqe_cmd_eval(int argc, char **argv)
             if (!parse_list(a, v, grid.kmeans_iters, &grid.n_kmeans_iters, PQE_GRID_MAX, item_uint))
                 goto done;
             for (size_t j = 0; j < grid.n_kmeans_iters; j++)
-                if (grid.kmeans_iters[j] == 0) {
-                    pqe_cli_error("--iters: k-means needs at least 1 iteration");
+                if (grid.kmeans_iters[j] == 0 || grid.kmeans_iters[j] > ITERS_MAX) {
+                    pqe_cli_error("--iters: expected 1 to %d k-means iterations, not %u", ITERS_MAX,
+                                  grid.kmeans_iters[j]);
                     goto done;
                 }
         } else if (!strcmp(a, "--seeds")) {
@@ -373,10 +378,20 @@ int pqe_cmd_eval(int argc, char **argv)
             NEED_VALUE;
             if (!pqe_cli_parse_uint(a, v, &grid.base.opq_outer_iters))
                 goto done;
+            if (grid.base.opq_outer_iters > ITERS_MAX) {
+                pqe_cli_error("--opq-outer: at most %d iterations, not %u", ITERS_MAX,
+                              grid.base.opq_outer_iters);
+                goto done;
+            }
         } else if (!strcmp(a, "--opq-inner")) {
             NEED_VALUE;
             if (!pqe_cli_parse_uint(a, v, &grid.base.opq_inner_iters))
                 goto done;
+            if (grid.base.opq_inner_iters > ITERS_MAX) {
+                pqe_cli_error("--opq-inner: at most %d iterations, not %u", ITERS_MAX,
+                              grid.base.opq_inner_iters);
+                goto done;
+            }
         } else if (!strcmp(a, "--opq-start")) {
             NEED_VALUE;
             if (!strcmp(v, "parametric"))

@@ -28,5 +28,7 @@ expect 2 "writing there would destroy it" -- "$data" --json "$data"
 expect 2 "--json and --csv name the same file" -- "$data" --json "$PQEVAL_TEST_TMP/same.json" --csv "$PQEVAL_TEST_TMP/same.json"
 expect 2 "setting faiss:PQ3: faiss index_factory(128, \"PQ3\") failed" -- "$data" --methods none --faiss PQ3 --queries 5
 expect 2 "200 training vectors are fewer than the 256 centroids of each subspace (nbits 8); use at most nbits 7" -- "$data" --methods pq -M 8 --nbits 8 --train-size 200 --queries 5
+expect 2 "--iters: expected 1 to 10000 k-means iterations, not 1000000000" -- "$data" --iters 1000000000
+expect 2 "--opq-outer: at most 10000 iterations" -- "$data" --opq-outer 99999
 "$PQEVAL" eval --help | grep -q -- '--save-ids' || fail "--help"
 echo "eval_errors: ok"
