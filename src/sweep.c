@@ -1001,9 +1001,13 @@ static double measure_value(const pqe_setting_result *r, const recall_measure *m
                             double *hi)
 {
     if (m->k_recall) {
-        /* The interval of a mean of per-query values is not stored: the
-         * analysis then judges noise from the seed spread only. */
+        /* The normal interval of the mean of the per-query values, where
+         * they were kept (ADC); otherwise noise comes from the seeds only. */
+        double mean;
         *lo = *hi = NAN;
+        if (!m->sdc && r->khits_adc && r->n_queries > 1 &&
+            pqe_mean_interval(r->khits_adc, r->n_queries, PQE_Z95, &mean, lo, hi) != PQE_OK)
+            *lo = *hi = NAN;
         return m->sdc ? r->krecall_sdc : r->krecall_adc;
     }
     if (m->sdc) {
