@@ -187,7 +187,9 @@ static const char *element_name(pqe_format format)
     return format == PQE_FORMAT_FVECS ? "float32" : format == PQE_FORMAT_IVECS ? "int32" : "uint8";
 }
 
-pqe_status pqe_xvecs_info(const char *path, pqe_array_info *out)
+/* The shape of an xvecs file from its first header and its size; with
+ * scan, every record's header is checked too (a full pass). */
+static pqe_status xvecs_shape_of(const char *path, bool scan, pqe_array_info *out)
 {
     pqe_status st;
     xvecs_shape shape;
@@ -197,7 +199,7 @@ pqe_status pqe_xvecs_info(const char *path, pqe_array_info *out)
     if (!fp)
         return pqe_fail(PQE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     st = read_shape(path, fp, &shape);
-    if (st == PQE_OK)
+    if (st == PQE_OK && scan)
         st = scan_records(path, fp, &shape, 0, shape.rows, NULL, NULL);
     fclose(fp);
     if (st != PQE_OK)
@@ -209,24 +211,14 @@ pqe_status pqe_xvecs_info(const char *path, pqe_array_info *out)
     return PQE_OK;
 }
 
+pqe_status pqe_xvecs_info(const char *path, pqe_array_info *out)
+{
+    return xvecs_shape_of(path, true, out);
+}
+
 pqe_status pqe_xvecs_shape(const char *path, pqe_array_info *out)
 {
-    pqe_status st;
-    xvecs_shape shape;
-    FILE *fp = fopen(path, "rb");
-
-    memset(out, 0, sizeof *out);
-    if (!fp)
-        return pqe_fail(PQE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    st = read_shape(path, fp, &shape);
-    fclose(fp);
-    if (st != PQE_OK)
-        return st;
-    out->format = shape.format;
-    out->rows = shape.rows;
-    out->cols = shape.dim;
-    snprintf(out->element_type, sizeof out->element_type, "%s", element_name(shape.format));
-    return PQE_OK;
+    return xvecs_shape_of(path, false, out);
 }
 
 typedef struct emit_target {
