@@ -7,9 +7,12 @@
  * K = 2^nbits centroids.
  *
  * Choices, and why:
- * 1. Each subspace is trained by pqe_kmeans on a contiguous copy of its
- *    columns, with seed pqe_rng_derive(seed, m): the subspaces are
- *    independent and any one can be reproduced alone.
+ * 1. Each subspace is trained by pqe_kmeans_strided on its columns, read
+ *    in place (k-means copies only the points it uses), with seed
+ *    pqe_rng_derive(seed, m): the subspaces are independent and any one
+ *    can be reproduced alone.  With at least two subspaces per thread (or a multiple of the threads) they train in
+ *    parallel, one single-threaded k-means per thread; otherwise one after
+ *    the other with the threads inside k-means.  The results are the same.
  * 2. The encoder computes every distance directly, sum over the dsub
  *    coordinates in order, against a transposed copy of the codebook
  *    (dsub x K) so the inner loop runs over K contiguous centroids and
@@ -33,12 +36,13 @@
  * CRC and that every value is finite.
  *
  * Depends on: pq.h, kmeans.h, rng.h, atomic_file.h, util.h (crc32 through zlib);
- * OpenMP.
+ * OpenMP; OpenBLAS (its thread count).
  */
 #include "pqeval/pq.h"
 
 #include <errno.h>
 #include <math.h>
+#include <cblas.h> /* openblas_set_num_threads while subspaces train in parallel */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,22 +258,74 @@ pqe_status pqe_pq_set_codebooks(pqe_pq *self, const float *codebooks)
 /* Checks n vectors of dimension dim for non-finite values. */
 static pqe_status check_vectors(const float *x, size_t n, size_t dim, const char *what)
 {
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < dim; j++) {
-            float v = x[i * dim + j];
-            if (!isfinite(v))
-                return pqe_fail(PQE_ERR_DATA, "%s: row %zu, column %zu is %g (not finite)", what, i,
-                                j, (double)v);
+    size_t total = n * dim, bad = pqe_first_nonfinite(x, total);
+    if (bad < total)
+        return pqe_fail(PQE_ERR_DATA, "%s: row %zu, column %zu is %g (not finite)", what, bad / dim,
+                        bad % dim, (double)x[bad]);
+    return PQE_OK;
+}
+
+/* k-means of subspace m, read in place from the training vectors, with
+ * the subspace's own seed. */
+static pqe_status train_subspace(const pqe_pq *self, const float *x, size_t n, size_t m,
+                                 int n_threads, float *codebooks, pqe_kmeans_result *traces)
+{
+    size_t K = self->ksub, dsub = self->dsub;
+    pqe_kmeans_params kp = self->kmeans;
+    pqe_status st;
+
+    kp.k = K;
+    kp.seed = pqe_rng_derive(self->kmeans.seed, m);
+    kp.n_threads = n_threads;
+    st = pqe_kmeans_strided(x + m * dsub, n, dsub, self->dim, &kp, codebooks + m * K * dsub,
+                            &traces[m]);
+    if (st != PQE_OK)
+        pqe_fail_context(st, "pq train: subspace %zu", m);
+    return st;
+}
+
+/* Every subspace on its own thread, k-means single-threaded: no hand-over
+ * between threads inside an iteration, no idle thread while one finishes a
+ * block, and OpenBLAS held at one thread so that its threads do not compete
+ * with these.  Each k-means depends only on its seed, so the codebooks are
+ * those of the one-at-a-time loop.  An error on a worker thread is carried
+ * back with its message (messages are per thread); the first subspace that
+ * failed is reported. */
+static pqe_status train_per_subspace(const pqe_pq *self, const float *x, size_t n, float *codebooks,
+                                     pqe_kmeans_result *traces, int n_threads)
+{
+    size_t M = self->n_sub, failed_m = SIZE_MAX;
+    pqe_status failed = PQE_OK;
+    char message[512] = "";
+    int blas_threads = openblas_get_num_threads();
+
+    openblas_set_num_threads(1);
+#pragma omp parallel num_threads(n_threads)
+    {
+#pragma omp for schedule(dynamic, 1)
+        for (size_t m = 0; m < M; m++) {
+            pqe_status st = train_subspace(self, x, n, m, 1, codebooks, traces);
+            if (st != PQE_OK) {
+#pragma omp critical(pq_train_failure)
+                if (m < failed_m) {
+                    failed_m = m;
+                    failed = st;
+                    snprintf(message, sizeof message, "%s", pqe_last_error());
+                }
+            }
         }
     }
+    openblas_set_num_threads(blas_threads);
+    if (failed != PQE_OK)
+        return pqe_fail(failed, "%s", message);
     return PQE_OK;
 }
 
 pqe_status pqe_pq_train(pqe_pq *self, const float *x, size_t n)
 {
     pqe_status st = PQE_OK;
-    size_t M = self->n_sub, K = self->ksub, dsub = self->dsub;
-    float *sub = NULL, *codebooks = NULL;
+    size_t M = self->n_sub, K = self->ksub;
+    float *codebooks = NULL;
     pqe_kmeans_result *traces = NULL;
 
     if (!x && n > 0)
@@ -297,10 +353,15 @@ pqe_status pqe_pq_train(pqe_pq *self, const float *x, size_t n)
                 "centroid; the codebooks may be poor",
                 n, K, PQE_KMEANS_MIN_POINTS_PER_CENTROID);
 
-    sub = pqe_alloc_array(n, dsub * sizeof *sub, "pq subspace copy");
+    /* Subspaces in parallel, one k-means per thread, when there are enough
+     * of them to share out evenly; otherwise one at a time, each k-means
+     * using every thread on blocks of points. */
+    int n_threads = self->kmeans.n_threads > 0 ? self->kmeans.n_threads : omp_get_max_threads();
+    int per_sub = M >= 2 * (size_t)n_threads || M % (size_t)n_threads == 0;
+
     codebooks = pqe_alloc_array(self->dim, K * sizeof *codebooks, "pq codebooks");
     traces = calloc(M, sizeof *traces);
-    if (!sub || !codebooks) {
+    if (!codebooks) {
         st = pqe_alloc_status();
         goto cleanup;
     }
@@ -309,16 +370,15 @@ pqe_status pqe_pq_train(pqe_pq *self, const float *x, size_t n)
         goto cleanup;
     }
 
-    for (size_t m = 0; m < M; m++) {
-        pqe_kmeans_params kp = self->kmeans;
-        kp.k = K;
-        kp.seed = pqe_rng_derive(self->kmeans.seed, m);
-        for (size_t i = 0; i < n; i++)
-            memcpy(sub + i * dsub, x + i * self->dim + m * dsub, dsub * sizeof *sub);
-        st = pqe_kmeans(sub, n, dsub, &kp, codebooks + m * K * dsub, &traces[m]);
-        if (st != PQE_OK) {
-            pqe_fail_context(st, "pq train: subspace %zu", m);
+    if (per_sub) {
+        st = train_per_subspace(self, x, n, codebooks, traces, n_threads);
+        if (st != PQE_OK)
             goto cleanup;
+    } else {
+        for (size_t m = 0; m < M; m++) {
+            st = train_subspace(self, x, n, m, self->kmeans.n_threads, codebooks, traces);
+            if (st != PQE_OK)
+                goto cleanup;
         }
     }
 
@@ -337,7 +397,6 @@ cleanup:
         free(traces);
     }
     free(codebooks);
-    free(sub);
     return st;
 }
 

@@ -11,26 +11,29 @@
  *    ascending top-k serves every metric; negation is exact in floating
  *    point, and results are negated back on output.
  * 2. The scan reads unpacked codes (uint8 for nbits <= 8, else uint16).
- *    For uint8 codes it computes four codes per iteration, reads four
- *    indices as one 4-byte word and adds the lookups in groups of four,
- *    d += (t0 + t1) + (t2 + t3), which shortens the dependency chain; every
- *    uint8 path adds in exactly this order, so equal codes get equal
- *    distances wherever they sit.  Copies for K = 256 and M = 8, 16, 32,
- *    64 let the compiler unroll with constant table offsets.  Scanning
- *    several queries per pass over the codes was tried and dropped (their
- *    tables no longer fit in L1 together: slower), and so was an AVX-512
- *    gather of sixteen codes at a time (half the speed on the AMD EPYC
- *    test machine, whose gathers are slow).  A candidate is offered to the
+ *    Queries are scanned in batches (4, 8 or 16 by SIMD level) with the
+ *    kernel pqe_adc_scan of simd/adc_kernels.h: the batch's tables are
+ *    interleaved so that one code byte and one vector load serve every
+ *    query of the batch; one query at a time the scan costs two loads per
+ *    lookup and is bound by them (the batched scan ran 4 to 6 times
+ *    faster on the test machine).  The kernel returns candidates, codes
+ *    below some query's bound; the heaps then take those that beat their
+ *    current bound.  A single query (or the last one of an odd count) and
+ *    uint16 codes use the one-query loops below.  For uint8 codes every
+ *    path adds in the same order, d += (t0 + t1) + (t2 + t3) per group of
+ *    four subspaces, then one by one, so a code has the same distance on
+ *    every path and equal codes tie exactly.  A candidate is offered to a
  *    heap only if it beats the current k-th distance; ids are scanned in
  *    increasing order, so a candidate equal to the k-th distance is never
  *    better, and ties keep the smaller id.  The uint16 scan is the plain
  *    running sum over m (its own consistent order).
- * 3. Queries run in parallel on OpenMP threads, each with its own table and
- *    heap (in its output row); no allocation per code or per query.
+ * 3. Batches run in parallel on OpenMP threads, each thread with its own
+ *    tables, candidates and heaps (in the output rows); no allocation per
+ *    code or per query.
  * 4. The SDC table is built per call (M * K * K * dsub operations) and
  *    refused above the memory limit with the size it would need.
  *
- * Depends on: search.h, pq.h, topk.h, util.h; OpenMP.
+ * Depends on: search.h, pq.h, topk.h, util.h, simd/adc_kernels.h; OpenMP.
  */
 #include "pqeval/search.h"
 
@@ -294,13 +297,125 @@ static void sdc_table(const pqe_pq *pq, bool ip, float *sdc, int n_threads)
     }
 }
 
+/* The table of one query: ADC from the vector, SDC from its code (rows of
+ * the centroid-to-centroid table). */
+static void query_table(const pqe_pq *pq, pqe_search_mode mode, bool ip, const float *query,
+                        const uint8_t *qcode, const float *sdc, float *table)
+{
+    size_t M = pqe_pq_n_sub(pq), K = pqe_pq_ksub(pq);
+
+    if (mode == PQE_SEARCH_ADC) {
+        adc_table(pq, ip, true, query, table);
+        return;
+    }
+    for (size_t m = 0; m < M; m++) {
+        size_t a = K <= 256 ? qcode[m] : idx16(qcode, m);
+        memcpy(table + m * K, sdc + (m * K + a) * K, K * sizeof *table);
+    }
+}
+
+/* Codes per call of the batched kernel: the bounds it compares against
+ * are refreshed between calls, and its candidates fit one buffer. */
+enum { SCAN_CHUNK = 512 };
+
+/* What one search shares between its threads. */
+typedef struct search_job {
+    const pqe_pq *pq;
+    pqe_search_mode mode;
+    bool ip;
+    size_t k, d, cb;
+    const uint8_t *codes, *qcodes;
+    size_t n_codes;
+    const float *queries, *sdc;
+    int64_t *ids;
+    float *distances;
+    pqe_adc_scanner scanner;
+} search_job;
+
+/* Turns the heap's order back into distances of the caller's metric. */
+static void finish_row(pqe_topk *heap, bool ip, float *row, size_t k)
+{
+    pqe_topk_finish(heap, INFINITY);
+    if (ip) {
+        for (size_t r = 0; r < k; r++)
+            row[r] = -row[r];
+    }
+}
+
+/* One query on its own, with the one-query scans above. */
+static void search_one(const search_job *job, size_t q, float *table)
+{
+    size_t M = pqe_pq_n_sub(job->pq), K = pqe_pq_ksub(job->pq);
+    float *row = job->distances + q * job->k;
+    pqe_topk heap;
+
+    query_table(job->pq, job->mode, job->ip, job->queries + q * job->d,
+                job->qcodes ? job->qcodes + q * job->cb : NULL, job->sdc, table);
+    pqe_topk_init(&heap, job->k, row, job->ids + q * job->k);
+    if (K <= 256)
+        scan_u8(table, M, K, job->codes, job->n_codes, &heap);
+    else
+        scan_u16(table, M, K, job->codes, job->n_codes, &heap);
+    finish_row(&heap, job->ip, row, job->k);
+}
+
+/* Queries q0 .. q0 + nq - 1 together (uint8 codes, nq <= lanes): their
+ * tables interleaved in itable, one pass of the batched kernel over the
+ * codes.  Unused lanes get zero tables and a bound of -INFINITY, which the
+ * kernel never beats.  A candidate is offered to a query's heap only if it
+ * beats that heap's current bound, the test of the one-query scan, in the
+ * same increasing order of ids: the results are those of search_one. */
+static void search_batch(const search_job *job, size_t q0, size_t nq, float *table, float *itable,
+                         uint32_t *cand, float *cand_dist)
+{
+    size_t M = pqe_pq_n_sub(job->pq), K = pqe_pq_ksub(job->pq), Q = job->scanner.lanes;
+    size_t table_floats = M * K;
+    pqe_topk heaps[PQE_ADC_LANES_MAX];
+    float bounds[PQE_ADC_LANES_MAX];
+
+    for (size_t j = 0; j < Q; j++) {
+        if (j < nq) {
+            size_t q = q0 + j;
+            query_table(job->pq, job->mode, job->ip, job->queries + q * job->d,
+                        job->qcodes ? job->qcodes + q * job->cb : NULL, job->sdc, table);
+            for (size_t e = 0; e < table_floats; e++)
+                itable[e * Q + j] = table[e];
+            pqe_topk_init(&heaps[j], job->k, job->distances + q * job->k, job->ids + q * job->k);
+            bounds[j] = pqe_topk_bound(&heaps[j]);
+        } else {
+            for (size_t e = 0; e < table_floats; e++)
+                itable[e * Q + j] = 0;
+            bounds[j] = -INFINITY;
+        }
+    }
+
+    for (size_t i0 = 0; i0 < job->n_codes; i0 += SCAN_CHUNK) {
+        size_t nb = job->n_codes - i0 < SCAN_CHUNK ? job->n_codes - i0 : SCAN_CHUNK;
+        size_t nc =
+            job->scanner.scan(itable, M, K, job->codes + i0 * M, nb, bounds, cand, cand_dist);
+        for (size_t c = 0; c < nc; c++) {
+            const float *dv = cand_dist + c * Q;
+            int64_t id = (int64_t)(i0 + cand[c]);
+            for (size_t j = 0; j < nq; j++) {
+                if (dv[j] < bounds[j]) {
+                    pqe_topk_push(&heaps[j], dv[j], id);
+                    bounds[j] = pqe_topk_bound(&heaps[j]);
+                }
+            }
+        }
+    }
+    for (size_t j = 0; j < nq; j++)
+        finish_row(&heaps[j], job->ip, job->distances + (q0 + j) * job->k, job->k);
+}
+
 pqe_status pqe_pq_search(const pqe_pq *pq, const pqe_search_params *params, const uint8_t *codes,
                          size_t n_codes, const float *queries, size_t n_queries, int64_t *ids,
                          float *distances)
 {
     pqe_status st = PQE_OK;
-    size_t M, K, d, cb, k, table_floats;
-    float *tables = NULL, *sdc = NULL;
+    size_t M, K, d, cb, table_floats, Q;
+    float *tables = NULL, *itables = NULL, *cand_dists = NULL, *sdc = NULL;
+    uint32_t *cands = NULL;
     uint8_t *qcodes = NULL;
     bool ip;
     int n_threads;
@@ -324,7 +439,6 @@ pqe_status pqe_pq_search(const pqe_pq *pq, const pqe_search_params *params, cons
     K = pqe_pq_ksub(pq);
     d = pqe_pq_dim(pq);
     cb = pqe_pq_code_bytes(pq);
-    k = params->k;
     ip = metric_is_ip(params->metric);
     n_threads = params->n_threads > 0 ? params->n_threads : omp_get_max_threads();
     table_floats = M * K;
@@ -366,46 +480,50 @@ pqe_status pqe_pq_search(const pqe_pq *pq, const pqe_search_params *params, cons
         if (st != PQE_OK)
             goto cleanup;
     }
+
+    /* Batches of `lanes` queries for uint8 codes; one at a time otherwise. */
+    search_job job = {
+        pq,     params->mode, ip,      params->k, d,   cb,        codes,
+        qcodes, n_codes,      queries, sdc,       ids, distances, pqe_adc_scanner_active()};
+    Q = K <= 256 && n_queries > 1 && n_codes > 0 ? job.scanner.lanes : 1;
     tables = pqe_alloc_array((size_t)n_threads, table_floats * sizeof *tables, "adc tables");
     if (!tables) {
         st = pqe_alloc_status();
         goto cleanup;
     }
+    if (Q > 1) {
+        itables = pqe_alloc_array((size_t)n_threads * Q, table_floats * sizeof *itables,
+                                  "interleaved adc tables");
+        cands = pqe_alloc_array((size_t)n_threads, SCAN_CHUNK * sizeof *cands, "adc candidates");
+        cand_dists = pqe_alloc_array((size_t)n_threads * Q, SCAN_CHUNK * sizeof *cand_dists,
+                                     "adc candidate distances");
+        if (!itables || !cands || !cand_dists) {
+            st = pqe_alloc_status();
+            goto cleanup;
+        }
+    }
 
+    size_t n_batches = (n_queries + Q - 1) / Q;
 #pragma omp parallel num_threads(n_threads)
     {
-        float *table = tables + (size_t)omp_get_thread_num() * table_floats;
+        size_t t = (size_t)omp_get_thread_num();
+        float *table = tables + t * table_floats;
 #pragma omp for schedule(dynamic, 1)
-        for (size_t q = 0; q < n_queries; q++) {
-            float *row = distances + q * k;
-            pqe_topk heap;
-
-            /* The query's table: ADC from the vector, SDC from its code. */
-            if (params->mode == PQE_SEARCH_ADC) {
-                adc_table(pq, ip, true, queries + q * d, table);
-            } else {
-                const uint8_t *qc = qcodes + q * cb;
-                for (size_t m = 0; m < M; m++) {
-                    size_t a = K <= 256 ? qc[m] : idx16(qc, m);
-                    memcpy(table + m * K, sdc + (m * K + a) * K, K * sizeof *table);
-                }
-            }
-
-            pqe_topk_init(&heap, k, row, ids + q * k);
-            if (K <= 256)
-                scan_u8(table, M, K, codes, n_codes, &heap);
+        for (size_t b = 0; b < n_batches; b++) {
+            size_t q0 = b * Q, nq = n_queries - q0 < Q ? n_queries - q0 : Q;
+            if (nq == 1)
+                search_one(&job, q0, table);
             else
-                scan_u16(table, M, K, codes, n_codes, &heap);
-            pqe_topk_finish(&heap, INFINITY);
-            if (ip) {
-                for (size_t r = 0; r < k; r++)
-                    row[r] = -row[r];
-            }
+                search_batch(&job, q0, nq, table, itables + t * Q * table_floats,
+                             cands + t * SCAN_CHUNK, cand_dists + t * Q * SCAN_CHUNK);
         }
     }
 
 cleanup:
     free(tables);
+    free(itables);
+    free(cands);
+    free(cand_dists);
     free(sdc);
     free(qcodes);
     return st;

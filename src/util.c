@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <zlib.h> /* crc32 */
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include <sys/sysinfo.h>
 
@@ -111,4 +114,39 @@ void pqe_text_printf(char *buf, size_t size, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, size, fmt, ap);
     va_end(ap);
+}
+
+/* A float is not finite when its exponent bits are all ones. */
+static inline int float_bits_nonfinite(const float *p)
+{
+    uint32_t u;
+    memcpy(&u, p, sizeof u);
+    return (u & 0x7f800000u) == 0x7f800000u;
+}
+
+size_t pqe_first_nonfinite(const float *x, size_t n)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i exp_mask = _mm_set1_epi32(0x7f800000);
+    /* Up to 64 floats per test; the exact place is found after. */
+    while (n - i >= 4) {
+        size_t start = i, end = n - i >= 64 ? i + 64 : i + ((n - i) & ~(size_t)3);
+        __m128i bad = _mm_setzero_si128();
+        for (; i < end; i += 4) {
+            __m128i v =
+                _mm_and_si128(_mm_loadu_si128((const __m128i *)(const void *)(x + i)), exp_mask);
+            bad = _mm_or_si128(bad, _mm_cmpeq_epi32(v, exp_mask));
+        }
+        if (_mm_movemask_epi8(bad)) {
+            i = start;
+            break;
+        }
+    }
+#endif
+    for (; i < n; i++) {
+        if (float_bits_nonfinite(x + i))
+            return i;
+    }
+    return n;
 }

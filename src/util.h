@@ -72,6 +72,12 @@ void pqe_get_floats(const uint8_t *p, float *v, size_t n);
 void pqe_text_printf(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The index of the first non-finite value (NaN or infinity) among n
+ * floats, or n if all are finite.  Tests the exponent bits, four floats at
+ * a time where SSE2 is there: checking inputs costs a fraction of a pass
+ * over them. */
+size_t pqe_first_nonfinite(const float *x, size_t n);
+
 /* CRC-32 (zlib's) of len bytes of any size. */
 uint32_t pqe_crc32(const uint8_t *buf, size_t len);
 

@@ -250,6 +250,63 @@ static void same_seed_same_centroids(void **state)
     free(b);
 }
 
+/* pqe_kmeans_strided on columns of the SIFT rows gives the bits of
+ * pqe_kmeans on a contiguous copy of them, with subsampling and without,
+ * with one thread or two; a non-finite value in the rows it uses is named
+ * by the caller's row number, and a stride below the dimension is
+ * refused. */
+static void strided_equals_contiguous(void **state)
+{
+    (void)state;
+    size_t n = pqt_sanitized() ? 2000 : 4000, d = 128, col = 40, dim = 8, k = 32;
+    size_t got, dd;
+    float *all = pqt_read_bvecs(pqt_sift_path("siftdeb_learn.bvecs"), 0, n, &got, &dd);
+    float *x = sift_columns(n, col, dim);
+    float *a = malloc(k * dim * sizeof *a), *b = malloc(k * dim * sizeof *b);
+    pqe_kmeans_params p = pqe_kmeans_params_default(k);
+    pqe_kmeans_result ra, rb;
+
+    assert_non_null(all);
+    assert_int_equal(dd, d);
+    p.n_iters = 8;
+    for (int sub = 0; sub < 2; sub++) {
+        p.max_points_per_centroid = sub ? 40 : 0; /* 1280 points, or all */
+        for (int threads = 1; threads <= 2; threads++) {
+            p.n_threads = threads;
+            assert_int_equal(pqe_kmeans(x, n, dim, &p, a, &ra), PQE_OK);
+            assert_int_equal(pqe_kmeans_strided(all + col, n, dim, d, &p, b, &rb), PQE_OK);
+            assert_memory_equal(a, b, k * dim * sizeof *a);
+            assert_int_equal(ra.n_used, rb.n_used);
+            assert_memory_equal(ra.energy, rb.energy, p.n_iters * sizeof *ra.energy);
+            pqe_kmeans_result_free(&ra);
+            pqe_kmeans_result_free(&rb);
+        }
+    }
+
+    /* Row 1234 used (no subsampling): named as row 1234, column 3. */
+    p.max_points_per_centroid = 0;
+    all[1234 * d + col + 3] = NAN;
+    assert_int_equal(pqe_kmeans_strided(all + col, n, dim, d, &p, b, NULL), PQE_ERR_DATA);
+    assert_message_has("row 1234, column 3");
+    /* Subsampled: a bad value in every row is found in a used one. */
+    p.max_points_per_centroid = 40;
+    for (size_t i = 0; i < n; i++)
+        all[i * d + col + 5] = INFINITY;
+    assert_int_equal(pqe_kmeans_strided(all + col, n, dim, d, &p, b, NULL), PQE_ERR_DATA);
+    assert_message_has("column 5 is inf");
+    /* Columns outside the slice are not its business. */
+    for (size_t i = 0; i < n; i++)
+        all[i * d + col + 5] = all[i * d + col + 3] = 1.0f;
+    all[7 * d + col + dim] = NAN;
+    assert_int_equal(pqe_kmeans_strided(all + col, n, dim, d, &p, b, NULL), PQE_OK);
+    assert_int_equal(pqe_kmeans_strided(all + col, n, dim, dim - 1, &p, b, NULL), PQE_ERR_PARAM);
+    assert_message_has("stride 7 is below the dimension 8");
+    free(all);
+    free(x);
+    free(a);
+    free(b);
+}
+
 static void subsampling(void **state)
 {
     (void)state;
@@ -355,13 +412,10 @@ static void input_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(energy_non_increasing_on_sift),
-        cmocka_unit_test(both_inits_find_blobs),
-        cmocka_unit_test(empty_clusters_repaired),
-        cmocka_unit_test(same_seed_same_centroids),
-        cmocka_unit_test(subsampling),
-        cmocka_unit_test(assign_matches_brute_force),
-        cmocka_unit_test(input_errors),
+        cmocka_unit_test(energy_non_increasing_on_sift), cmocka_unit_test(both_inits_find_blobs),
+        cmocka_unit_test(empty_clusters_repaired),       cmocka_unit_test(same_seed_same_centroids),
+        cmocka_unit_test(strided_equals_contiguous),     cmocka_unit_test(subsampling),
+        cmocka_unit_test(assign_matches_brute_force),    cmocka_unit_test(input_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -152,6 +152,42 @@ static void nan_in_training_data(void **state)
     free(x);
 }
 
+/* Subspaces trained in parallel (one k-means per thread) or one after the
+ * other (threads inside k-means) give the same codebooks: M = 6 trains per
+ * subspace with 1, 2 and 3 threads and one at a time with 4 (6 is neither
+ * a multiple of 4 nor twice it). */
+static void threads_do_not_change_codebooks(void **state)
+{
+    (void)state;
+    size_t n = 3000, dim = 24, M = 6;
+    float *x = random_floats(n * dim, 9, 1);
+    float *first = NULL;
+
+    for (int threads = 1; threads <= 4; threads++) {
+        pqe_pq_params p = pqe_pq_params_default(dim, M, 5);
+        pqe_pq *pq = NULL;
+        p.kmeans.n_threads = threads;
+        p.kmeans.n_iters = 6;
+        assert_int_equal(pqe_pq_new(&p, &pq), PQE_OK);
+        assert_int_equal(pqe_pq_train(pq, x, n), PQE_OK);
+        if (!first) {
+            first = malloc(dim * 32 * sizeof *first);
+            memcpy(first, pqe_pq_codebooks(pq), dim * 32 * sizeof *first);
+        } else {
+            assert_memory_equal(first, pqe_pq_codebooks(pq), dim * 32 * sizeof *first);
+        }
+        /* A bad value fails the same way on every path. */
+        float keep = x[2999 * dim + 23];
+        x[2999 * dim + 23] = NAN;
+        assert_int_equal(pqe_pq_train(pq, x, n), PQE_ERR_DATA);
+        assert_message_has("row 2999, column 23");
+        x[2999 * dim + 23] = keep;
+        pqe_pq_free(pq);
+    }
+    free(first);
+    free(x);
+}
+
 static void identical_training_vectors(void **state)
 {
     (void)state;
@@ -758,6 +794,7 @@ int main(void)
         cmocka_unit_test(too_few_training_points),
         cmocka_unit_test(nan_in_training_data),
         cmocka_unit_test(identical_training_vectors),
+        cmocka_unit_test(threads_do_not_change_codebooks),
         cmocka_unit_test(few_points_per_centroid_warns),
         cmocka_unit_test(encode_decode_known_codebooks),
         cmocka_unit_test(encode_is_nearest_centroid),

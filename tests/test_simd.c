@@ -1,5 +1,7 @@
-/* test_simd.c - the SIMD kernels and their dispatch (src/simd/), and the
- * 4-bit fast-scan search built on them (fastscan.h).
+/* test_simd.c - the SIMD kernels and their dispatch (src/simd/), the
+ * 4-bit fast-scan search built on them (fastscan.h), and the batched ADC
+ * scan of pqe_pq_search (every level and batch size equal to one query at
+ * a time, to the bit).
  *
  * Every path the CPU can run (portable, AVX2, AVX-512) must give the same
  * sums and masks as a plain loop written here, on sizes that hit the
@@ -474,6 +476,201 @@ static void fastscan_rejects_bad_input(void **state)
     fs_case_free(&c);
 }
 
+/* ---- batched ADC scan ------------------------------------------------------ */
+
+/* One lane of the batched scan computed here: search.c's order of adds. */
+static float ref_code_dist(const float *tables, size_t lanes, size_t q, size_t M, size_t K,
+                           const uint8_t *c)
+{
+    float d = 0;
+    size_t m = 0;
+    for (; m + 4 <= M; m += 4) {
+        float t0 = tables[((m + 0) * K + c[m + 0]) * lanes + q];
+        float t1 = tables[((m + 1) * K + c[m + 1]) * lanes + q];
+        float t2 = tables[((m + 2) * K + c[m + 2]) * lanes + q];
+        float t3 = tables[((m + 3) * K + c[m + 3]) * lanes + q];
+        d += (t0 + t1) + (t2 + t3);
+    }
+    for (; m < M; m++)
+        d += tables[(m * K + c[m]) * lanes + q];
+    return d;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Each level's kernel, called directly: for random float tables (where the
+ * order of the adds shows in the bits), odd code counts, n_sub with and
+ * without a remainder of four and the shapes with copies of their own,
+ * the candidates are exactly the codes below some lane's bound, in order,
+ * with the bits of the reference sum in every lane; a lane with bound
+ * -INFINITY never makes a candidate. */
+static void adc_scan_all_paths_match_reference(void **state)
+{
+    (void)state;
+    const size_t shapes[][2] = {{16, 256}, {8, 256}, {32, 256}, {6, 256},
+                                {16, 16},  {5, 16},  {3, 4},    {1, 2}};
+    pqe_rng rng;
+    pqe_rng_seed(&rng, 77);
+
+    for (int level = 0; level < PQE_SIMD_N_LEVELS; level++) {
+        if (!pqe_simd_supported((pqe_simd_level)level))
+            continue;
+        pqe_adc_scanner sc = pqe_adc_scanner_of((pqe_simd_level)level);
+        size_t L = sc.lanes;
+        assert_true(L >= 4 && L <= PQE_ADC_LANES_MAX);
+        for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+            size_t M = shapes[si][0], K = shapes[si][1], n = 301;
+            float *tables = malloc(M * K * L * sizeof *tables);
+            uint8_t *codes = malloc(n * M);
+            uint32_t *cand = malloc(n * sizeof *cand);
+            float *cand_dist = malloc(n * L * sizeof *cand_dist);
+            float bounds[PQE_ADC_LANES_MAX];
+
+            for (size_t i = 0; i < M * K * L; i++)
+                tables[i] = uniform(&rng, 0.0f, 1.0f) * uniform(&rng, 0.5f, 3.0f);
+            for (size_t i = 0; i < n * M; i++)
+                codes[i] = (uint8_t)pqe_rng_below(&rng, K);
+            /* Lane 0 bounded halfway between its smallest and largest
+             * sum, so some codes pass and some do not; the other lanes switched off
+             * (their sums are still checked in the candidates). */
+            for (size_t q = 0; q < L; q++) {
+                bounds[q] = -INFINITY;
+                if (q == 0) {
+                    for (size_t i = 0; i < n; i++)
+                        cand_dist[i] = ref_code_dist(tables, L, q, M, K, codes + i * M);
+                    qsort(cand_dist, n, sizeof *cand_dist, cmp_float);
+                    bounds[q] = (cand_dist[0] + cand_dist[n - 1]) / 2;
+                }
+            }
+
+            size_t nc = sc.scan(tables, M, K, codes, n, bounds, cand, cand_dist);
+            size_t j = 0;
+            for (size_t i = 0; i < n; i++) {
+                float want[PQE_ADC_LANES_MAX];
+                int hit = 0;
+                for (size_t q = 0; q < L; q++) {
+                    want[q] = ref_code_dist(tables, L, q, M, K, codes + i * M);
+                    hit |= want[q] < bounds[q];
+                }
+                if (!hit)
+                    continue;
+                if (j >= nc || cand[j] != i)
+                    fail_msg("level %d M %zu K %zu: code %zu should be candidate %zu", level, M, K,
+                             i, j);
+                for (size_t q = 0; q < L; q++)
+                    if (memcmp(&cand_dist[j * L + q], &want[q], sizeof want[q]) != 0)
+                        fail_msg("level %d M %zu K %zu code %zu lane %zu: %.9g, want %.9g", level,
+                                 M, K, i, q, (double)cand_dist[j * L + q], (double)want[q]);
+                j++;
+            }
+            assert_int_equal(nc, j);
+            if (!(nc > 0 && nc < n))
+                fail_msg("level %d M %zu K %zu: %zu candidates of %zu", level, M, K, nc, n);
+            free(tables);
+            free(codes);
+            free(cand);
+            free(cand_dist);
+        }
+    }
+}
+
+/* A PQ with random (non-integer) codebooks, where sums in another order
+ * would differ in the last bits. */
+static pqe_pq *float_pq(size_t d, size_t M, unsigned nbits, uint64_t seed)
+{
+    pqe_pq_params p = pqe_pq_params_default(d, M, nbits);
+    pqe_pq *pq = NULL;
+    size_t total = d * ((size_t)1 << nbits);
+    float *cb = malloc(total * sizeof *cb);
+    pqe_rng rng;
+
+    assert_int_equal(pqe_pq_new(&p, &pq), PQE_OK);
+    pqe_rng_seed(&rng, seed);
+    for (size_t i = 0; i < total; i++)
+        cb[i] = uniform(&rng, -1.0f, 1.0f);
+    assert_int_equal(pqe_pq_set_codebooks(pq, cb), PQE_OK);
+    free(cb);
+    return pq;
+}
+
+/* pqe_pq_search in batches gives, on every level, for every batch size
+ * (1 to 37 queries: full and partial batches of 4, 8 and 16) the ids and
+ * the distance bits of searching each query alone (which takes the
+ * one-query loop); base codes beyond one kernel call (1100 > 512), with
+ * duplicates, for ADC and SDC, L2 and inner product, M with and without a
+ * remainder of four, and k above the number of codes. */
+static void batched_search_equals_one_query_at_a_time(void **state)
+{
+    (void)state;
+    const struct {
+        size_t d, M;
+        unsigned nbits;
+        size_t n, k;
+    } cases[] = {{32, 16, 8, 1100, 10}, {24, 6, 8, 1100, 7}, {20, 5, 4, 600, 12}, {16, 8, 3, 5, 9}};
+    const size_t nq = 37;
+
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        size_t d = cases[ci].d, n = cases[ci].n, k = cases[ci].k;
+        pqe_pq *pq = float_pq(d, cases[ci].M, cases[ci].nbits, 100 + ci);
+        float *base = malloc(n * d * sizeof *base), *queries = malloc(nq * d * sizeof *queries);
+        uint8_t *codes = malloc(n * pqe_pq_code_bytes(pq));
+        int64_t *ids = malloc(nq * k * sizeof *ids), *one_ids = malloc(k * sizeof *one_ids);
+        float *dist = malloc(nq * k * sizeof *dist), *one_dist = malloc(k * sizeof *one_dist);
+        pqe_rng rng;
+
+        pqe_rng_seed(&rng, 200 + ci);
+        for (size_t i = 0; i < n * d; i++)
+            base[i] = uniform(&rng, -1.5f, 1.5f);
+        for (size_t i = 0; i < nq * d; i++)
+            queries[i] = uniform(&rng, -1.5f, 1.5f);
+        /* Every seventh base vector repeats an earlier one: exact ties. */
+        for (size_t i = 7; i < n; i += 7)
+            memcpy(base + i * d, base + (i / 3) * d, d * sizeof *base);
+        assert_int_equal(pqe_pq_encode(pq, base, n, codes), PQE_OK);
+
+        for (int level = 0; level < PQE_SIMD_N_LEVELS; level++) {
+            if (!pqe_simd_supported((pqe_simd_level)level))
+                continue;
+            assert_int_equal(pqe_simd_force((pqe_simd_level)level), PQE_OK);
+            for (int mode = 0; mode < 2; mode++) {
+                for (int metric = 0; metric < 2; metric++) {
+                    pqe_search_params sp = {.mode = (pqe_search_mode)mode,
+                                            .metric =
+                                                metric ? PQE_METRIC_DOT : PQE_METRIC_EUCLIDEAN,
+                                            .k = k,
+                                            .n_threads = 2};
+                    for (size_t batch = 1; batch <= nq; batch += batch < 18 ? 1 : 19) {
+                        assert_int_equal(
+                            pqe_pq_search(pq, &sp, codes, n, queries, batch, ids, dist), PQE_OK);
+                        for (size_t q = 0; q < batch; q++) {
+                            assert_int_equal(pqe_pq_search(pq, &sp, codes, n, queries + q * d, 1,
+                                                           one_ids, one_dist),
+                                             PQE_OK);
+                            if (memcmp(ids + q * k, one_ids, k * sizeof *ids) != 0 ||
+                                memcmp(dist + q * k, one_dist, k * sizeof *dist) != 0)
+                                fail_msg("case %zu level %d mode %d metric %d: query %zu of a "
+                                         "batch of %zu differs from its search alone",
+                                         ci, level, mode, metric, q, batch);
+                        }
+                    }
+                }
+            }
+        }
+        pqe_pq_free(pq);
+        free(base);
+        free(queries);
+        free(codes);
+        free(ids);
+        free(one_ids);
+        free(dist);
+        free(one_dist);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -484,6 +681,8 @@ int main(void)
         cmocka_unit_test_teardown(fastscan_matches_adc_on_every_path, restore_level),
         cmocka_unit_test(fastscan_pads_short_results),
         cmocka_unit_test(fastscan_rejects_bad_input),
+        cmocka_unit_test_teardown(adc_scan_all_paths_match_reference, restore_level),
+        cmocka_unit_test_teardown(batched_search_equals_one_query_at_a_time, restore_level),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

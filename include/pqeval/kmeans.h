@@ -57,6 +57,16 @@ typedef struct pqe_kmeans_result {
 pqe_status pqe_kmeans(const float *x, size_t n, size_t dim, const pqe_kmeans_params *params,
                       float *centroids, pqe_kmeans_result *result);
 
+/* pqe_kmeans on points that are rows of a wider matrix: point i is the dim
+ * floats at x + i * stride (stride >= dim), e.g. one subspace's columns.
+ * Only the points k-means uses are copied (the subsample, if any), and
+ * with stride > dim only they are checked for non-finite values (the
+ * caller checks its matrix once, not once per slice).  The results are
+ * those of pqe_kmeans on a contiguous copy of the rows. */
+pqe_status pqe_kmeans_strided(const float *x, size_t n, size_t dim, size_t stride,
+                              const pqe_kmeans_params *params, float *centroids,
+                              pqe_kmeans_result *result);
+
 /* For each of n points, the index of its nearest centroid (and, if dist2 is
  * not NULL, the squared distance, computed as |x|^2 - 2x.c + |c|^2, so
  * rounded by about 1e-7 of the norms).  Ties go to the smaller index. */

@@ -1,4 +1,5 @@
-/* adc_kernels.h - the SIMD inner loop of PQ search (the 4-bit fast scan),
+/* adc_kernels.h - the SIMD inner loops of PQ search (ADC tables, the
+ * batched float ADC scan, the 4-bit fast scan),
  * with a portable C path and SIMD paths (AVX2, AVX-512) chosen at run time.
  *
  * Not installed.  The kernel exists in portable C, which is the reference:
@@ -17,15 +18,24 @@
  * neighbor search with product quantization fast scan", VLDB 2015, and
  * "Quicker ADC", IEEE TPAMI 2019.
  *
- * Tried and dropped: an ADC scan for 8-bit codes with AVX2 / AVX-512
- * gathers (eight or sixteen codes per register, one gather per subspace,
- * the code bytes themselves fetched four subspaces at a time by a 32-bit
- * gather).  It gave the same bits as the scalar loop but ran at 0.13
- * (AVX2) and 0.15 (AVX-512) Gcodes/s per thread against 0.24 for four
- * interleaved scalar sums (M = 16, K = 256, this AMD EPYC, Zen 5): the
- * scalar loop is bound by loads, which gathers do not reduce.  Scanning four
- * queries per pass over the codes gained about 10%.  search.c's scalar
- * loop therefore stays as it is.
+ * The batched ADC scan, pqe_adc_scan: float ADC over uint8 codes for a
+ * batch of queries at once (4 on the portable path, 8 with AVX2, 16 with
+ * AVX-512).  The batch's tables are interleaved, entry (m, c) of every
+ * query side by side, so that one vector load fetches the entry of all the
+ * queries and one code byte read serves them all.  A scan of one query at
+ * a time is bound by loads (two per lookup: the code byte and the entry);
+ * here a lookup costs 1/Q + 1/Q of a load per query.  Each lane adds in
+ * exactly the order of search.c's one-query loop, groups of four,
+ * d += (t0 + t1) + (t2 + t3), then one by one, with no fused operation:
+ * every path and the one-query loop give the same bits.
+ *
+ * Tried and dropped: a one-query ADC scan with AVX2 / AVX-512 gathers
+ * (eight or sixteen codes per register).  It gave the same bits as the
+ * scalar loop but ran at 0.13 (AVX2) and 0.15 (AVX-512) Gcodes/s per thread
+ * against 0.24 for four interleaved scalar sums (M = 16, K = 256, this AMD
+ * EPYC, Zen 5): gathers do not reduce the loads.  Four queries per pass
+ * with separate (not interleaved) tables gained only 10%: they still cost a
+ * load per entry.
  *
  * Depends on: status.h.
  */
@@ -121,7 +131,42 @@ uint8_t pqe_fs_code_at(const uint8_t *blocks, size_t n_sub, size_t i, size_t m);
 void pqe_fs_scan(const uint8_t *blocks, size_t n_blocks, size_t n_sub, const uint8_t *lut,
                  uint16_t limit, uint16_t *dist, uint32_t *mask);
 
+/* ---- batched ADC scan over uint8 codes ---------------------------------- */
+
+enum { PQE_ADC_LANES_MAX = 16 };
+
+/* Scans n codes (n_sub bytes each, every byte < ksub <= 256) for `lanes`
+ * queries at once.  tables holds n_sub * ksub * lanes floats, interleaved:
+ * tables[(m * ksub + c) * lanes + q] is entry (m, c) of query q.  For code
+ * i and query q, d = sum over m of that entry at c = code[m], added as
+ * described above.  Every code whose d is below bounds[q] for at least one
+ * q is a candidate: cand[j] = i and cand_dist[j * lanes + q] = d for every
+ * q, j = 0, 1, ... in increasing i.  Returns the number of candidates (at
+ * most n).  A lane with bound -INFINITY never makes a candidate. */
+typedef size_t (*pqe_adc_scan_fn)(const float *tables, size_t n_sub, size_t ksub,
+                                  const uint8_t *codes, size_t n, const float *bounds,
+                                  uint32_t *cand, float *cand_dist);
+
+/* The scan of the active level and its number of lanes, taken together so
+ * that a caller's table layout always matches the kernel it calls. */
+typedef struct pqe_adc_scanner {
+    size_t lanes;
+    pqe_adc_scan_fn scan;
+} pqe_adc_scanner;
+
+pqe_adc_scanner pqe_adc_scanner_active(void);
+
+/* The scanner of one level (for tests); the level must be supported. */
+pqe_adc_scanner pqe_adc_scanner_of(pqe_simd_level level);
+
 /* ---- per-level entry points (dispatch.c picks one; tests call each) ------- */
+
+size_t pqe_adc_scan_portable(const float *tables, size_t n_sub, size_t ksub, const uint8_t *codes,
+                             size_t n, const float *bounds, uint32_t *cand, float *cand_dist);
+size_t pqe_adc_scan_avx2(const float *tables, size_t n_sub, size_t ksub, const uint8_t *codes,
+                         size_t n, const float *bounds, uint32_t *cand, float *cand_dist);
+size_t pqe_adc_scan_avx512(const float *tables, size_t n_sub, size_t ksub, const uint8_t *codes,
+                           size_t n, const float *bounds, uint32_t *cand, float *cand_dist);
 
 typedef void (*pqe_adc_table_fn)(const float *query, const float *cbt, size_t n_sub, size_t ksub,
                                  size_t dsub, int ip, float *table);

@@ -22,6 +22,19 @@ static const pqe_adc_table_fn adc_table_fns[PQE_SIMD_N_LEVELS] = {
 static const pqe_fs_scan_fn fs_scan_fns[PQE_SIMD_N_LEVELS] = {pqe_fs_scan_portable,
                                                               pqe_fs_scan_avx2, pqe_fs_scan_avx512};
 
+/* Outside x86 only the portable level is ever active (pqe_simd_force
+ * refuses the others), and only it has a scan of its own. */
+static const pqe_adc_scanner adc_scanners[PQE_SIMD_N_LEVELS] = {
+    {4, pqe_adc_scan_portable},
+#if defined(__x86_64__) || defined(__i386__)
+    {8, pqe_adc_scan_avx2},
+    {16, pqe_adc_scan_avx512},
+#else
+    {4, pqe_adc_scan_portable},
+    {4, pqe_adc_scan_portable},
+#endif
+};
+
 /* -1 until the first call decides; then a pqe_simd_level. */
 static atomic_int active_level = -1;
 
@@ -107,4 +120,16 @@ void pqe_adc_table(const float *query, const float *cbt, size_t n_sub, size_t ks
                    int ip, float *table)
 {
     adc_table_fns[pqe_simd_active()](query, cbt, n_sub, ksub, dsub, ip, table);
+}
+
+pqe_adc_scanner pqe_adc_scanner_active(void)
+{
+    return adc_scanners[pqe_simd_active()];
+}
+
+pqe_adc_scanner pqe_adc_scanner_of(pqe_simd_level level)
+{
+    if ((int)level < 0 || (int)level >= PQE_SIMD_N_LEVELS || !pqe_simd_supported(level))
+        level = PQE_SIMD_PORTABLE;
+    return adc_scanners[level];
 }

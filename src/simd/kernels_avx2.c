@@ -20,6 +20,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #include <immintrin.h>
+#include <string.h>
 
 #define AVX2_TARGET __attribute__((target("avx2")))
 
@@ -144,6 +145,20 @@ void pqe_fs_scan_avx2(const uint8_t *blocks, size_t n_blocks, size_t n_sub, cons
         mask[b] = fs_mask(d0, d1, limit_v);
     }
 }
+
+/* ---- batched ADC scan, 8 queries per vector ------------------------- */
+
+typedef __m256 scan_vec;
+#define scan_zero()       _mm256_setzero_ps()
+#define scan_load(p)      _mm256_loadu_ps(p)
+#define scan_add(a, b)    _mm256_add_ps((a), (b))
+#define scan_store(p, v)  _mm256_storeu_ps((p), (v))
+#define scan_any_lt(a, b) _mm256_movemask_ps(_mm256_cmp_ps((a), (b), _CMP_LT_OQ))
+
+#define SCAN_NAME  pqe_adc_scan_avx2
+#define SCAN_LANES 8
+#define SCAN_ATTR  AVX2_TARGET
+#include "simd/adc_scan_body.h"
 
 #else /* not x86: never dispatched to, but the symbols must exist */
 

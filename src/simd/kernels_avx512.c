@@ -17,6 +17,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #include <immintrin.h>
+#include <string.h>
 
 #define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx2")))
 
@@ -131,6 +132,20 @@ void pqe_fs_scan_avx512(const uint8_t *blocks, size_t n_blocks, size_t n_sub, co
         mask[b] = (uint32_t)_mm512_cmple_epu16_mask(d, limit_v);
     }
 }
+
+/* ---- batched ADC scan, 16 queries per vector ------------------------- */
+
+typedef __m512 scan_vec;
+#define scan_zero()       _mm512_setzero_ps()
+#define scan_load(p)      _mm512_loadu_ps(p)
+#define scan_add(a, b)    _mm512_add_ps((a), (b))
+#define scan_store(p, v)  _mm512_storeu_ps((p), (v))
+#define scan_any_lt(a, b) (int)_mm512_cmp_ps_mask((a), (b), _CMP_LT_OQ)
+
+#define SCAN_NAME  pqe_adc_scan_avx512
+#define SCAN_LANES 16
+#define SCAN_ATTR  AVX512_TARGET
+#include "simd/adc_scan_body.h"
 
 #else /* not x86: never dispatched to, but the symbols must exist */
 

@@ -111,3 +111,57 @@ void pqe_fs_scan_portable(const uint8_t *blocks, size_t n_blocks, size_t n_sub, 
         mask[b] = bits;
     }
 }
+
+/* ---- batched ADC scan, four queries per vector ---------------------------- */
+
+/* SSE2 belongs to every x86-64 CPU, so the portable path may use it; other
+ * CPUs get four plain floats.  Either way each lane is a plain float add. */
+#ifdef __SSE2__
+#include <emmintrin.h>
+
+typedef __m128 scan_vec;
+#define scan_zero()       _mm_setzero_ps()
+#define scan_load(p)      _mm_loadu_ps(p)
+#define scan_add(a, b)    _mm_add_ps((a), (b))
+#define scan_store(p, v)  _mm_storeu_ps((p), (v))
+#define scan_any_lt(a, b) _mm_movemask_ps(_mm_cmplt_ps((a), (b)))
+#else
+typedef struct {
+    float f[4];
+} scan_vec;
+
+static inline scan_vec scan_zero(void)
+{
+    scan_vec v = {{0, 0, 0, 0}};
+    return v;
+}
+
+static inline scan_vec scan_load(const float *p)
+{
+    scan_vec v;
+    memcpy(v.f, p, sizeof v.f);
+    return v;
+}
+
+static inline scan_vec scan_add(scan_vec a, scan_vec b)
+{
+    for (int l = 0; l < 4; l++)
+        a.f[l] += b.f[l];
+    return a;
+}
+
+static inline void scan_store(float *p, scan_vec v)
+{
+    memcpy(p, v.f, sizeof v.f);
+}
+
+static inline int scan_any_lt(scan_vec a, scan_vec b)
+{
+    return (a.f[0] < b.f[0]) | (a.f[1] < b.f[1]) | (a.f[2] < b.f[2]) | (a.f[3] < b.f[3]);
+}
+#endif
+
+#define SCAN_NAME  pqe_adc_scan_portable
+#define SCAN_LANES 4
+#define SCAN_ATTR
+#include "simd/adc_scan_body.h"
