@@ -11,8 +11,9 @@
  *    ascending top-k serves every metric; negation is exact in floating
  *    point, and results are negated back on output.
  * 2. The scan reads unpacked codes (uint8 for nbits <= 8, else uint16).
- *    Queries are scanned in batches (4, 8 or 16 by SIMD level) with the
- *    kernel pqe_adc_scan of simd/adc_kernels.h: the batch's tables are
+ *    Queries are scanned in batches (up to 4, 8 or 16 by SIMD level, fewer
+ *    when that would leave threads idle) with the kernel pqe_adc_scan of
+ *    simd/adc_kernels.h: the batch's tables are
  *    interleaved so that one code byte and one vector load serve every
  *    query of the batch; one query at a time the scan costs two loads per
  *    lookup and is bound by them (the batched scan ran 4 to 6 times
@@ -413,7 +414,7 @@ pqe_status pqe_pq_search(const pqe_pq *pq, const pqe_search_params *params, cons
                          float *distances)
 {
     pqe_status st = PQE_OK;
-    size_t M, K, d, cb, table_floats, Q;
+    size_t M, K, d, cb, table_floats;
     float *tables = NULL, *itables = NULL, *cand_dists = NULL, *sdc = NULL;
     uint32_t *cands = NULL;
     uint8_t *qcodes = NULL;
@@ -481,21 +482,26 @@ pqe_status pqe_pq_search(const pqe_pq *pq, const pqe_search_params *params, cons
             goto cleanup;
     }
 
-    /* Batches of `lanes` queries for uint8 codes; one at a time otherwise. */
+    /* Batches of up to `lanes` queries for uint8 codes, fewer when that
+     * leaves threads without work; one query at a time otherwise. */
     search_job job = {
         pq,     params->mode, ip,      params->k, d,   cb,        codes,
         qcodes, n_codes,      queries, sdc,       ids, distances, pqe_adc_scanner_active()};
-    Q = K <= 256 && n_queries > 1 && n_codes > 0 ? job.scanner.lanes : 1;
+    size_t lanes = job.scanner.lanes, per_batch = 1;
+    if (K <= 256 && n_codes > 0) {
+        per_batch = (n_queries + (size_t)n_threads - 1) / (size_t)n_threads;
+        per_batch = per_batch < lanes ? per_batch : lanes;
+    }
     tables = pqe_alloc_array((size_t)n_threads, table_floats * sizeof *tables, "adc tables");
     if (!tables) {
         st = pqe_alloc_status();
         goto cleanup;
     }
-    if (Q > 1) {
-        itables = pqe_alloc_array((size_t)n_threads * Q, table_floats * sizeof *itables,
+    if (per_batch > 1) {
+        itables = pqe_alloc_array((size_t)n_threads * lanes, table_floats * sizeof *itables,
                                   "interleaved adc tables");
         cands = pqe_alloc_array((size_t)n_threads, SCAN_CHUNK * sizeof *cands, "adc candidates");
-        cand_dists = pqe_alloc_array((size_t)n_threads * Q, SCAN_CHUNK * sizeof *cand_dists,
+        cand_dists = pqe_alloc_array((size_t)n_threads * lanes, SCAN_CHUNK * sizeof *cand_dists,
                                      "adc candidate distances");
         if (!itables || !cands || !cand_dists) {
             st = pqe_alloc_status();
@@ -503,19 +509,20 @@ pqe_status pqe_pq_search(const pqe_pq *pq, const pqe_search_params *params, cons
         }
     }
 
-    size_t n_batches = (n_queries + Q - 1) / Q;
+    size_t n_batches = (n_queries + per_batch - 1) / per_batch;
 #pragma omp parallel num_threads(n_threads)
     {
         size_t t = (size_t)omp_get_thread_num();
         float *table = tables + t * table_floats;
 #pragma omp for schedule(dynamic, 1)
         for (size_t b = 0; b < n_batches; b++) {
-            size_t q0 = b * Q, nq = n_queries - q0 < Q ? n_queries - q0 : Q;
+            size_t q0 = b * per_batch;
+            size_t nq = n_queries - q0 < per_batch ? n_queries - q0 : per_batch;
             if (nq == 1)
                 search_one(&job, q0, table);
             else
-                search_batch(&job, q0, nq, table, itables + t * Q * table_floats,
-                             cands + t * SCAN_CHUNK, cand_dists + t * Q * SCAN_CHUNK);
+                search_batch(&job, q0, nq, table, itables + t * lanes * table_floats,
+                             cands + t * SCAN_CHUNK, cand_dists + t * lanes * SCAN_CHUNK);
         }
     }
 
