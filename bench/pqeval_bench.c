@@ -30,6 +30,7 @@
  * simd/adc_kernels.h and topk.h (internal), the FAISS C API, CBLAS, OpenMP.
  */
 #include <cblas.h>
+#include <errno.h>
 #include <malloc.h>
 #include <math.h>
 #include <omp.h>
@@ -210,10 +211,18 @@ static void *xmalloc(size_t n, size_t size)
     return p;
 }
 
+/* Dies with pqeval's message, prefixed by `what` unless it already starts
+ * with it (messages about a file name the file themselves). */
 static void check_pqe(pqe_status st, const char *what)
 {
-    if (st != PQE_OK)
-        die(what, pqe_last_error());
+    if (st != PQE_OK) {
+        const char *msg = pqe_last_error();
+        if (strncmp(msg, what, strlen(what)) == 0) {
+            fprintf(stderr, "pqeval_bench: error: %s\n", msg);
+            exit(2);
+        }
+        die(what, msg);
+    }
 }
 
 static void check_faiss(int rc, const char *what)
@@ -243,6 +252,9 @@ static void progress(const char *fmt, ...)
 /* ---- the table ------------------------------------------------------------ */
 
 enum { MAX_ROWS = 128 };
+
+/* Training runs (training sets) of a --quick and of a full run. */
+enum { QUICK_TRAIN_RUNS = 5, FULL_TRAIN_RUNS = 5 };
 
 typedef struct row {
     char dataset[32];
@@ -954,6 +966,19 @@ static int64_t *bench_groundtruth(const config *cfg, const dataset *ds)
 static void bench_dataset(config *cfg, const dataset *ds, const size_t *sub_counts,
                           size_t n_sub_counts)
 {
+    if (cfg->k > ds->n_base) {
+        fprintf(stderr,
+                "pqeval_bench: error: --k: %zu neighbours asked of the %zu base vectors of %s\n",
+                cfg->k, ds->n_base, ds->name);
+        exit(2);
+    }
+    if (ds->n_train < 256) {
+        fprintf(stderr,
+                "pqeval_bench: error: %s: %zu training vectors are fewer than the 256 centroids of "
+                "PQ16x8\n",
+                ds->name, ds->n_train);
+        exit(2);
+    }
     progress("%s: %zu base, %zu queries, %zu training vectors, d = %zu", ds->name, ds->n_base,
              ds->n_query, ds->n_train, ds->dim);
     printf("- %s: %zu base vectors, %zu queries, %zu training vectors, d = %zu\n", ds->name,
@@ -1054,9 +1079,39 @@ static void usage(FILE *out)
         "Times pqeval's PQ training, encoding, ADC/SDC/fast-scan search and exact k-NN\n"
         "against FAISS's (C API) in one process and prints a Markdown table of medians,\n"
         "speedups (FAISS time / our time) and rates against the machine's limits.\n"
-        "--quick: 20000 base vectors, 200 queries, 10000 training vectors, 2 training runs,\n"
+        "--dataset sift is the SIFT set of --sift-dir (sift-debian in the table) [all].\n"
+        "--threads 2, --k 10 and the best SIMD level of this CPU by default.\n"
+        "--quick: 20000 base vectors, 200 queries, 10000 training vectors, %d training runs,\n"
         "3 runs of the rest.  Default: whole bases, 1000 queries, 20000 training vectors,\n"
-        "5 training runs (each on its own order of the training vectors), 5 runs of the rest.\n");
+        "%d training runs (each on its own order of the training vectors), 5 runs of the rest.\n"
+        "Every number must be a whole number of at least 1.  Exit status 0 once the table\n"
+        "is printed, whether or not every target is met; 2 on bad options or input.\n",
+        QUICK_TRAIN_RUNS, FULL_TRAIN_RUNS);
+}
+
+/* A whole number in [1, max] for option `opt`, or death naming the value. */
+static size_t parse_count(const char *opt, const char *v, size_t max)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v || *end || x < 1 || (unsigned long long)x > max) {
+        fprintf(stderr, "pqeval_bench: error: %s: \"%s\" is not a whole number from 1 to %zu\n",
+                opt, v, max);
+        exit(2);
+    }
+    return (size_t)x;
+}
+
+/* Dies before any work if a file the run needs cannot be read. */
+static void require_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "pqeval_bench: error: %s: cannot open: %s\n", path, strerror(errno));
+        exit(2);
+    }
+    fclose(f);
 }
 
 static const char *loadavg(char *buf, size_t size)
@@ -1119,19 +1174,19 @@ int main(int argc, char **argv)
         } else if (v && strcmp(a, "--dataset") == 0) {
             which = v, i++;
         } else if (v && strcmp(a, "--runs") == 0) {
-            runs = atoi(v), i++;
+            runs = (int)parse_count(a, v, 1000), i++;
         } else if (v && strcmp(a, "--threads") == 0) {
-            cfg.n_threads = atoi(v), i++;
+            cfg.n_threads = (int)parse_count(a, v, 1024), i++;
         } else if (v && strcmp(a, "--runs-train") == 0) {
-            runs_train = atoi(v), i++;
+            runs_train = (int)parse_count(a, v, 1000), i++;
         } else if (v && strcmp(a, "--max-train") == 0) {
-            max_train = (size_t)atol(v), i++;
+            max_train = parse_count(a, v, (size_t)1 << 40), i++;
         } else if (v && strcmp(a, "--max-base") == 0) {
-            max_base = (size_t)atol(v), i++;
+            max_base = parse_count(a, v, (size_t)1 << 40), i++;
         } else if (v && strcmp(a, "--queries") == 0) {
-            n_queries = (size_t)atol(v), i++;
+            n_queries = parse_count(a, v, (size_t)1 << 40), i++;
         } else if (v && strcmp(a, "--k") == 0) {
-            cfg.k = (size_t)atol(v), i++;
+            cfg.k = parse_count(a, v, 100000), i++;
         } else if (v && strcmp(a, "--simd") == 0) {
             simd = v, i++;
         } else if (v && strcmp(a, "--fmnist-hdf5") == 0) {
@@ -1149,12 +1204,45 @@ int main(int argc, char **argv)
     if (strcmp(which, "all") != 0 && strcmp(which, "fashion-mnist") != 0 &&
         strcmp(which, "sift") != 0)
         die("--dataset", "expected fashion-mnist, sift or all");
-    if (cfg.n_threads < 1 || cfg.k < 1)
-        die("options", "--threads and --k must be at least 1");
+    bool want_fmnist = strcmp(which, "all") == 0 || strcmp(which, "fashion-mnist") == 0;
+    bool want_sift = strcmp(which, "all") == 0 || strcmp(which, "sift") == 0;
+    if (want_fmnist) {
+        char path[4200]; /* dir (< 4096) and a file name */
+        if (fmnist_hdf5) {
+            require_file(fmnist_hdf5);
+        } else {
+            snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", fmnist_idx);
+            require_file(path);
+            snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte.gz", fmnist_idx);
+            require_file(path);
+        }
+    }
+    if (want_sift) {
+        static const char *const files[] = {"base", "query", "learn"};
+        char path[4200];
+        for (int f = 0; f < 3; f++) {
+            snprintf(path, sizeof path, "%s/siftdeb_%s.bvecs", sift_dir, files[f]);
+            require_file(path);
+        }
+    }
     if (simd) {
         pqe_simd_level level;
         check_pqe(pqe_simd_level_parse(simd, &level), "--simd");
         check_pqe(pqe_simd_force(level), "--simd");
+    }
+    if ((max_train && max_train < 256) || (max_base && max_base < 256)) {
+        fprintf(stderr,
+                "pqeval_bench: error: %s %zu: PQ16x8 needs at least 256 training vectors for its "
+                "256 centroids\n",
+                max_train && max_train < 256 ? "--max-train" : "--max-base",
+                max_train && max_train < 256 ? max_train : max_base);
+        exit(2);
+    }
+    if (max_base && cfg.k > max_base) {
+        fprintf(stderr,
+                "pqeval_bench: error: --k %zu is more than the %zu base vectors of --max-base\n",
+                cfg.k, max_base);
+        exit(2);
     }
     if (!max_train)
         max_train = quick ? 10000 : 20000;
@@ -1163,7 +1251,7 @@ int main(int argc, char **argv)
     if (!n_queries)
         n_queries = quick ? 200 : 1000;
     cfg.runs = runs > 0 ? runs : (quick ? 3 : 5);
-    cfg.runs_train = runs_train > 0 ? runs_train : (quick ? 2 : 5);
+    cfg.runs_train = runs_train > 0 ? runs_train : (quick ? QUICK_TRAIN_RUNS : FULL_TRAIN_RUNS);
     omp_set_num_threads(cfg.n_threads);
     openblas_set_num_threads(cfg.n_threads);
 
@@ -1172,9 +1260,10 @@ int main(int argc, char **argv)
     cfg.sgemm_peak = measure_sgemm_peak(quick ? 1536 : 2048);
 
     printf("# pqeval bench: ours vs FAISS %s\n\n", quick ? "(--quick)" : "(full)");
-    printf("- CPU: %s, %d threads used (%ld online); SIMD level %s; OpenBLAS core %s\n",
-           cpu_model(cpu, sizeof cpu), cfg.n_threads, sysconf(_SC_NPROCESSORS_ONLN),
-           pqe_simd_level_name(pqe_simd_active()), openblas_get_corename());
+    printf("- CPU: %s, %d thread%s used (%ld online); SIMD level %s; OpenBLAS core %s\n",
+           cpu_model(cpu, sizeof cpu), cfg.n_threads, cfg.n_threads == 1 ? "" : "s",
+           sysconf(_SC_NPROCESSORS_ONLN), pqe_simd_level_name(pqe_simd_active()),
+           openblas_get_corename());
     printf("- sgemm peak (cblas_sgemm %d^3, best of 3): %.1f GFLOP/s\n", quick ? 1536 : 2048,
            cfg.sgemm_peak);
     printf("- medians of %d training runs and %d runs of everything else; k = %zu\n",
@@ -1183,13 +1272,13 @@ int main(int argc, char **argv)
            getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "(unset)", la0);
 
     const size_t subs[] = {16};
-    if (strcmp(which, "all") == 0 || strcmp(which, "fashion-mnist") == 0) {
+    if (want_fmnist) {
         dataset ds;
         load_fmnist(fmnist_hdf5, fmnist_idx, max_base, n_queries, max_train, &ds);
         bench_dataset(&cfg, &ds, subs, 1);
         dataset_free(&ds);
     }
-    if (strcmp(which, "all") == 0 || strcmp(which, "sift") == 0) {
+    if (want_sift) {
         dataset ds;
         load_sift(sift_dir, max_base, n_queries, max_train, &ds);
         bench_dataset(&cfg, &ds, subs, 1);

@@ -369,7 +369,7 @@ static pqe_status ours_save(const pqe_quantizer *q, const char *path)
     const pqe_quantizer_config *c = &s->config;
     pqe_atomic_file af;
     pqe_status st;
-    size_t rot_floats, cb_floats, total;
+    size_t rot_floats = 0, cb_floats = 0, total = 0;
     uint8_t *buf = NULL, *p;
 
     memset(&af, 0, sizeof af);
@@ -428,7 +428,7 @@ static pqe_status parse_file(const char *path, const uint8_t *buf, size_t size, 
     pqe_status st;
     uint32_t version, rotation, crc_stored, crc_actual;
     uint64_t dim64, n_sub64;
-    size_t rot_floats, cb_floats, total;
+    size_t rot_floats = 0, cb_floats = 0, total = 0;
     float *codebooks = NULL;
     pqe_quantizer *q = NULL;
     ours_state *s;

@@ -2,9 +2,9 @@
  * batched float ADC scan, the 4-bit fast scan),
  * with a portable C path and SIMD paths (AVX2, AVX-512) chosen at run time.
  *
- * Not installed.  The kernel exists in portable C, which is the reference:
- * the AVX2 and AVX-512 paths compute the same integer sums and give
- * identical results (tests/test_simd.c checks it).
+ * Not installed.  Every kernel exists in portable C, which is the
+ * reference: the AVX2 and AVX-512 paths give identical results
+ * (tests/test_simd.c checks it).
  * No kernel uses fused multiply-add, so float results do not depend on the
  * path either.  The library is compiled for baseline x86-64; the SIMD kernels are compiled
  * per function with __attribute__((target(...))) and only called after the
@@ -24,7 +24,7 @@
  * query side by side, so that one vector load fetches the entry of all the
  * queries and one code byte read serves them all.  A scan of one query at
  * a time is bound by loads (two per lookup: the code byte and the entry);
- * here a lookup costs 1/Q + 1/Q of a load per query.  Each lane adds in
+ * here the Q queries of a batch share both loads.  Each lane adds in
  * exactly the order of search.c's one-query loop, groups of four,
  * d += (t0 + t1) + (t2 + t3), then one by one, with no fused operation:
  * every path and the one-query loop give the same bits.

@@ -62,9 +62,52 @@ void pqe_codebooks_transpose(const float *cb, size_t n_sub, size_t ksub, size_t 
                 cbt[(m * dsub + j) * ksub + c] = cb[(m * ksub + c) * dsub + j];
 }
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+
+/* Centroids c0 .. c0 + 4 * n_vec - 1 of one subspace (n_vec <= 4 registers
+ * of four), their sums kept in registers across j. */
+static inline void adc_table_sse2(const float *q, const float *sub, size_t ksub, size_t dsub,
+                                  int ip, size_t c0, size_t n_vec, float *t)
+{
+    __m128 acc[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
+    for (size_t j = 0; j < dsub; j++) {
+        __m128 qj = _mm_set1_ps(q[j]);
+        const float *col = sub + j * ksub + c0;
+        for (size_t v = 0; v < n_vec; v++) {
+            __m128 x = _mm_loadu_ps(col + 4 * v);
+            if (ip) {
+                acc[v] = _mm_add_ps(acc[v], _mm_mul_ps(qj, x));
+            } else {
+                x = _mm_sub_ps(qj, x);
+                acc[v] = _mm_add_ps(acc[v], _mm_mul_ps(x, x));
+            }
+        }
+    }
+    for (size_t v = 0; v < n_vec; v++)
+        _mm_storeu_ps(t + c0 + 4 * v, acc[v]);
+}
+#endif
+
 void pqe_adc_table_portable(const float *query, const float *cbt, size_t n_sub, size_t ksub,
                             size_t dsub, int ip, float *table)
 {
+#ifdef __SSE2__
+    /* SSE2 is part of every x86-64 CPU: four centroids per register, the
+     * same separate multiply and add per lane as the loop below. */
+    if (ksub % 4 == 0) {
+        for (size_t m = 0; m < n_sub; m++) {
+            const float *q = query + m * dsub, *sub = cbt + m * dsub * ksub;
+            float *t = table + m * ksub;
+            size_t c = 0;
+            for (; c + 16 <= ksub; c += 16)
+                adc_table_sse2(q, sub, ksub, dsub, ip, c, 4, t);
+            if (c < ksub)
+                adc_table_sse2(q, sub, ksub, dsub, ip, c, (ksub - c) / 4, t);
+        }
+        return;
+    }
+#endif
     for (size_t m = 0; m < n_sub; m++) {
         float *t = table + m * ksub;
         for (size_t c = 0; c < ksub; c++)
