@@ -322,6 +322,86 @@ static void adc_table_values(void **state)
     pqe_pq_free(pq);
 }
 
+/* The kernel's order of the sum over subspaces: groups of four,
+ * d += (t0 + t1) + (t2 + t3), then one by one (simd/adc_kernels.h). */
+static float sum_in_kernel_order(const float *t, size_t M)
+{
+    float d = 0;
+    size_t m = 0;
+    for (; m + 4 <= M; m += 4)
+        d += (t[m] + t[m + 1]) + (t[m + 2] + t[m + 3]);
+    for (; m < M; m++)
+        d += t[m];
+    return d;
+}
+
+/* With float codebooks whose sums round, SDC's distances are still those
+ * of the plain definition to the bit: each table entry summed over j in
+ * order, the entries summed over m in the kernel's order. */
+static void sdc_float_distances_exact(void **state)
+{
+    (void)state;
+    const size_t d = 42, M = 6, dsub = 7, K = 256, n = 60, nq = 5;
+    pqe_pq_params p = pqe_pq_params_default(d, M, 8);
+    pqe_pq *pq = NULL;
+    float *cbk = malloc(d * K * sizeof *cbk), *queries = malloc(nq * d * sizeof *queries);
+    uint8_t *codes = malloc(n * M), *qcodes = malloc(nq * M);
+    int64_t *ids = malloc(nq * n * sizeof *ids);
+    float *dist = malloc(nq * n * sizeof *dist), t[6];
+    pqe_rng rng;
+
+    pqe_rng_seed(&rng, 77);
+    for (size_t i = 0; i < d * K; i++)
+        cbk[i] = (float)pqe_rng_uniform(&rng) * 2.0f - 1.0f;
+    for (size_t i = 0; i < nq * d; i++)
+        queries[i] = (float)pqe_rng_uniform(&rng) * 2.0f - 1.0f;
+    for (size_t i = 0; i < n * M; i++)
+        codes[i] = (uint8_t)pqe_rng_below(&rng, K);
+    assert_int_equal(pqe_pq_new(&p, &pq), PQE_OK);
+    assert_int_equal(pqe_pq_set_codebooks(pq, cbk), PQE_OK);
+    assert_int_equal(pqe_pq_encode(pq, queries, nq, qcodes), PQE_OK);
+
+    for (int ip = 0; ip <= 1; ip++) {
+        pqe_search_params sp = {.mode = PQE_SEARCH_SDC,
+                                .metric = ip ? PQE_METRIC_DOT : PQE_METRIC_EUCLIDEAN,
+                                .k = n,
+                                .n_threads = 2};
+        assert_int_equal(pqe_pq_search(pq, &sp, codes, n, queries, nq, ids, dist), PQE_OK);
+        for (size_t q = 0; q < nq; q++) {
+            for (size_t r = 0; r < n; r++) {
+                int64_t id = ids[q * n + r];
+                assert_true(id >= 0 && (size_t)id < n);
+                for (size_t m = 0; m < M; m++) {
+                    const float *a = cbk + (m * K + qcodes[q * M + m]) * dsub;
+                    const float *b = cbk + (m * K + codes[(size_t)id * M + m]) * dsub;
+                    float s = 0;
+                    for (size_t j = 0; j < dsub; j++) {
+                        if (ip) {
+                            s += a[j] * b[j];
+                        } else {
+                            float e = a[j] - b[j];
+                            s += e * e;
+                        }
+                    }
+                    t[m] = ip ? -s : s;
+                }
+                float want = sum_in_kernel_order(t, M);
+                float got = ip ? -dist[q * n + r] : dist[q * n + r];
+                if (got != want)
+                    fail_msg("sdc %s query %zu rank %zu (id %lld): got %.9g, want %.9g",
+                             ip ? "ip" : "l2", q, r, (long long)id, (double)got, (double)want);
+            }
+        }
+    }
+    pqe_pq_free(pq);
+    free(cbk);
+    free(queries);
+    free(codes);
+    free(qcodes);
+    free(ids);
+    free(dist);
+}
+
 static void sdc_refused_over_memory_limit(void **state)
 {
     (void)state;
@@ -390,6 +470,7 @@ int main(void)
         cmocka_unit_test(exact_duplicates_order_by_id),
         cmocka_unit_test(threads_do_not_change_results),
         cmocka_unit_test(adc_table_values),
+        cmocka_unit_test(sdc_float_distances_exact),
         cmocka_unit_test(sdc_refused_over_memory_limit),
         cmocka_unit_test(bad_search_inputs),
     };
