@@ -5,8 +5,9 @@
  * C API exposes neither the field nor SearchParametersPQ, so the bench could
  * not time FAISS's SDC search.  These two functions are the missing
  * setter, in the C API's own style: 0 on success, else non-zero with the
- * exception kept for faiss_get_last_error().  Bench-only; the product
- * reaches FAISS through the C API alone.
+ * exception kept for faiss_get_last_error().  Used by the bench and by
+ * tests/test_pq.c (our SDC against FAISS's); the product reaches FAISS
+ * through the C API alone.
  */
 #ifndef PQEVAL_BENCH_FAISS_PQ_SDC_H
 #define PQEVAL_BENCH_FAISS_PQ_SDC_H

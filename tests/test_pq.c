@@ -1,10 +1,11 @@
 /* test_pq.c - product quantization: parameter errors, encode/decode on
  * known codebooks, the packed layout, the quantizer file, and FAISS as an
  * independent reference (same codes and decoded vectors from FAISS's own
- * codebooks; our training's distortion within 1% of FAISS IndexPQ's on SIFT
- * and Fashion-MNIST).
+ * codebooks; ADC and SDC search results as IndexPQ's; our training's
+ * distortion within 1% of FAISS IndexPQ's on SIFT and Fashion-MNIST).
  *
- * Depends on: pq.h, rng.h, status.h, the FAISS C API, support/pq_testdata.
+ * Depends on: pq.h, search.h, rng.h, status.h, the FAISS C API (and
+ * bench/faiss_pq_sdc.h for IndexPQ's SDC), support/pq_testdata.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,7 +24,10 @@
 #include <faiss/c_api/error_c.h>
 #include <faiss/c_api/index_factory_c.h>
 
+#include "faiss_pq_sdc.h"
+
 #include "pqeval/pq.h"
+#include "pqeval/search.h"
 #include "pqeval/rng.h"
 #include "pqeval/status.h"
 #include "support/pq_testdata.h"
@@ -675,6 +679,79 @@ static void faiss_codebooks_nbits10(void **state)
     check_same_codes_as_faiss(8, 10); /* two-byte unpacked codes */
 }
 
+/* Our ADC and SDC search from FAISS's codebooks and codes against FAISS's
+ * IndexPQ search of the same index (SDC through bench/faiss_pq_sdc.cpp, the
+ * setter FAISS's C API lacks): the same distances up to float rounding
+ * (FAISS sums its tables in another order), the same ids except where two
+ * distances are that close. */
+static void check_search_as_faiss(FaissIndex *idx, const pqe_pq *pq, pqe_search_mode mode,
+                                  const uint8_t *codes, size_t n, const float *q, size_t nq,
+                                  size_t k)
+{
+    int64_t *ids = malloc(nq * k * sizeof *ids);
+    idx_t *fids = malloc(nq * k * sizeof *fids);
+    float *dist = malloc(nq * k * sizeof *dist), *fdist = malloc(nq * k * sizeof *fdist);
+    pqe_search_params sp = {.mode = mode, .metric = PQE_METRIC_EUCLIDEAN, .k = k, .n_threads = 2};
+    size_t swapped = 0;
+
+    assert_int_equal(pqe_pq_search(pq, &sp, codes, n, q, nq, ids, dist), PQE_OK);
+    if (mode == PQE_SEARCH_SDC)
+        assert_int_equal(pqeval_bench_faiss_pq_use_sdc(idx), 0);
+    assert_int_equal(faiss_Index_search(idx, (idx_t)nq, q, (idx_t)k, fdist, fids), 0);
+    assert_int_equal(pqeval_bench_faiss_pq_use_adc(idx), 0);
+    for (size_t i = 0; i < nq * k; i++) {
+        double tol = 1e-5 * fabs((double)fdist[i]) + 1e-3;
+        if (fabs((double)dist[i] - fdist[i]) > tol)
+            fail_msg("%s query %zu rank %zu: ours id %lld dist %.6f, faiss id %lld dist %.6f",
+                     pqe_search_mode_name(mode), i / k, i % k, (long long)ids[i], (double)dist[i],
+                     (long long)fids[i], (double)fdist[i]);
+        if (ids[i] != (int64_t)fids[i])
+            swapped++;
+    }
+    assert_true(swapped * 100 <= nq * k);
+    print_message("%s PQ%zux%u: %zu x %zu results as FAISS's, %zu ids swapped at ties\n",
+                  pqe_search_mode_name(mode), pqe_pq_n_sub(pq), pqe_pq_nbits(pq), nq, k, swapped);
+    free(ids);
+    free(fids);
+    free(dist);
+    free(fdist);
+}
+
+static void search_same_as_faiss(void **state)
+{
+    (void)state;
+    size_t n_train = pqt_sanitized() ? 3000 : 6000, n = pqt_sanitized() ? 2000 : 8000, nq = 50;
+    size_t n1, n2, n3, d1, d2, d3, M = 8, k = 20;
+    float *train = pqt_read_bvecs(pqt_sift_path("siftdeb_learn.bvecs"), 0, n_train, &n1, &d1);
+    float *x = pqt_read_bvecs(pqt_sift_path("siftdeb_base.bvecs"), 0, n, &n2, &d2);
+    float *q = pqt_read_bvecs(pqt_sift_path("siftdeb_query.bvecs"), 0, nq, &n3, &d3);
+    assert_non_null(train);
+    assert_non_null(x);
+    assert_non_null(q);
+    assert_int_equal(n2, n);
+    assert_int_equal(n3, nq);
+
+    pqe_pq *pq = make_pq(d1, M, 8);
+    float *fcb = NULL;
+    FaissIndex *idx = faiss_pq_trained(d1, M, 8, train, n1, &fcb, pq);
+    assert_int_equal(pqe_pq_set_codebooks(pq, fcb), PQE_OK);
+    /* FAISS's own codes of the base, searched by both. */
+    uint8_t *codes = malloc(n * M);
+    assert_int_equal(faiss_Index_add(idx, (idx_t)n, x), 0);
+    assert_int_equal(faiss_Index_sa_encode(idx, (idx_t)n, x, codes), 0);
+
+    check_search_as_faiss(idx, pq, PQE_SEARCH_ADC, codes, n, q, nq, k);
+    check_search_as_faiss(idx, pq, PQE_SEARCH_SDC, codes, n, q, nq, k);
+
+    faiss_Index_free(idx);
+    pqe_pq_free(pq);
+    free(fcb);
+    free(codes);
+    free(train);
+    free(x);
+    free(q);
+}
+
 /* Mean squared reconstruction error of FAISS's codec over n vectors. */
 static double faiss_distortion(FaissIndex *idx, const pqe_pq *pq, const float *x, size_t n,
                                size_t d)
@@ -805,6 +882,7 @@ int main(void)
         cmocka_unit_test(faiss_codebooks_nbits4),
         cmocka_unit_test(faiss_codebooks_nbits6),
         cmocka_unit_test(faiss_codebooks_nbits10),
+        cmocka_unit_test(search_same_as_faiss),
         cmocka_unit_test(distortion_within_1pct_of_faiss_sift),
         cmocka_unit_test(distortion_within_1pct_of_faiss_fashion),
     };
