@@ -11,7 +11,7 @@
  *
  * Each row prints both times, the speedup (FAISS time / our time: above 1
  * means ours is faster), the quality next to the speed (distortion for
- * training, 10-recall@10 against exact neighbours for searches), the
+ * training, k-recall@k against exact neighbours for searches), the
  * heap memory a run allocated at its peak beyond what was live before it,
  * and how close each side is to the machine's limit: GFLOP/s against a
  * large cblas_sgemm timed in the same run (training, encoding, ground
@@ -27,7 +27,8 @@
  * after k-means, which pqeval does not do; "np" compares the same work.
  *
  * Depends on: the public pqeval API (pq.h, search.h, fastscan.h, io.h),
- * simd/adc_kernels.h and topk.h (internal), the FAISS C API, CBLAS, OpenMP.
+ * simd/adc_kernels.h and topk.h (internal), the FAISS C API and
+ * faiss_pq_sdc.h (IndexPQ's search_type), CBLAS, OpenMP.
  */
 #include <cblas.h>
 #include <errno.h>
@@ -439,6 +440,8 @@ typedef struct dataset {
     float *base, *query, *train; /* train may alias base */
     size_t n_base, n_query, n_train;
     bool train_is_base;
+    /* Where each part comes from, for messages: a file, or "FILE 'train'". */
+    char base_src[4200], query_src[4200], train_src[4200];
 } dataset;
 
 static void dataset_free(dataset *ds)
@@ -462,24 +465,35 @@ static float *read_xvecs(const char *path, size_t *n, size_t *dim)
     return x;
 }
 
+/* Dies unless the parts of ds have one dimension. */
+static void check_same_dim(const dataset *ds, size_t d_base, size_t d_query, size_t d_train)
+{
+    if (d_base == d_query && d_base == d_train)
+        return;
+    fprintf(stderr, "pqeval_bench: error: %s: the dimensions differ: %s has d = %zu, %s d = %zu",
+            ds->name, ds->base_src, d_base, ds->query_src, d_query);
+    if (strcmp(ds->train_src, ds->base_src) != 0)
+        fprintf(stderr, ", %s d = %zu", ds->train_src, d_train);
+    fprintf(stderr, "\n");
+    exit(2);
+}
+
 static void load_sift(const char *dir, size_t max_base, size_t max_query, size_t max_train,
                       dataset *ds)
 {
-    char path[4200]; /* dir (< 4096) and a file name */
     size_t d1, d2, d3;
     memset(ds, 0, sizeof *ds);
     ds->name = "sift-debian";
     ds->n_base = max_base;
     ds->n_query = max_query;
     ds->n_train = max_train;
-    snprintf(path, sizeof path, "%s/siftdeb_base.bvecs", dir);
-    ds->base = read_xvecs(path, &ds->n_base, &d1);
-    snprintf(path, sizeof path, "%s/siftdeb_query.bvecs", dir);
-    ds->query = read_xvecs(path, &ds->n_query, &d2);
-    snprintf(path, sizeof path, "%s/siftdeb_learn.bvecs", dir);
-    ds->train = read_xvecs(path, &ds->n_train, &d3);
-    if (d1 != d2 || d1 != d3)
-        die(dir, "base, query and learn dimensions differ");
+    snprintf(ds->base_src, sizeof ds->base_src, "%s/siftdeb_base.bvecs", dir);
+    snprintf(ds->query_src, sizeof ds->query_src, "%s/siftdeb_query.bvecs", dir);
+    snprintf(ds->train_src, sizeof ds->train_src, "%s/siftdeb_learn.bvecs", dir);
+    ds->base = read_xvecs(ds->base_src, &ds->n_base, &d1);
+    ds->query = read_xvecs(ds->query_src, &ds->n_query, &d2);
+    ds->train = read_xvecs(ds->train_src, &ds->n_train, &d3);
+    check_same_dim(ds, d1, d2, d3);
     ds->dim = d1;
 }
 
@@ -494,8 +508,12 @@ static void load_fmnist(const char *hdf5, const char *idx_dir, size_t max_base, 
     memset(ds, 0, sizeof *ds);
     ds->name = "fashion-mnist";
     if (hdf5) {
+        snprintf(ds->base_src, sizeof ds->base_src, "%s 'train'", hdf5);
+        snprintf(ds->query_src, sizeof ds->query_src, "%s 'test'", hdf5);
+        snprintf(ds->train_src, sizeof ds->train_src, "%s 'train'", hdf5);
         check_pqe(pqe_hdf5_array_info(hdf5, "train", &bi), hdf5);
         check_pqe(pqe_hdf5_array_info(hdf5, "test", &qi), hdf5);
+        check_same_dim(ds, bi.cols, qi.cols, bi.cols);
         ds->n_base = max_base && max_base < bi.rows ? max_base : bi.rows;
         ds->n_query = max_query && max_query < qi.rows ? max_query : qi.rows;
         ds->dim = bi.cols;
@@ -504,20 +522,72 @@ static void load_fmnist(const char *hdf5, const char *idx_dir, size_t max_base, 
         check_pqe(pqe_hdf5_read_rows(hdf5, "train", 0, ds->n_base, ds->base), hdf5);
         check_pqe(pqe_hdf5_read_rows(hdf5, "test", 0, ds->n_query, ds->query), hdf5);
     } else {
-        char path[4200]; /* dir (< 4096) and a file name */
         float *all;
-        snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", idx_dir);
-        check_pqe(pqe_idx_read(path, &bi, &ds->base), path);
-        snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte.gz", idx_dir);
-        check_pqe(pqe_idx_read(path, &qi, &all), path);
+        snprintf(ds->base_src, sizeof ds->base_src, "%s/train-images-idx3-ubyte.gz", idx_dir);
+        snprintf(ds->query_src, sizeof ds->query_src, "%s/t10k-images-idx3-ubyte.gz", idx_dir);
+        snprintf(ds->train_src, sizeof ds->train_src, "%s", ds->base_src);
+        check_pqe(pqe_idx_read(ds->base_src, &bi, &ds->base), ds->base_src);
+        check_pqe(pqe_idx_read(ds->query_src, &qi, &all), ds->query_src);
+        ds->query = all; /* freed with ds, whatever happens next */
+        check_same_dim(ds, bi.cols, qi.cols, bi.cols);
         ds->dim = bi.cols;
         ds->n_base = max_base && max_base < bi.rows ? max_base : bi.rows;
         ds->n_query = max_query && max_query < qi.rows ? max_query : qi.rows;
-        ds->query = all; /* the first n_query rows are used */
+        /* the first n_query rows of ds->query are used */
     }
     ds->train = ds->base;
     ds->train_is_base = true;
     ds->n_train = max_train && max_train < ds->n_base ? max_train : ds->n_base;
+}
+
+/* Dies with the file, row, column and value of the first non-finite value
+ * of x (n x d). */
+static void check_finite(const char *src, const float *x, size_t n, size_t d)
+{
+    for (size_t i = 0; i < n * d; i++) {
+        if (!isfinite(x[i])) {
+            fprintf(stderr, "pqeval_bench: error: %s: row %zu, column %zu is %g\n", src, i / d,
+                    i % d, (double)x[i]);
+            exit(2);
+        }
+    }
+}
+
+/* Everything the benchmark of ds needs, checked before any timing starts:
+ * a dimension that M = BENCH_M divides, queries, more training vectors than
+ * the K = 256 centroids of PQ16x8 (with exactly K FAISS copies the points
+ * and skips k-means), at least k base vectors, finite values. */
+enum { BENCH_M = 16, BENCH_K = 256 };
+
+static void check_dataset(const dataset *ds, size_t k)
+{
+    if (ds->dim == 0 || ds->dim % BENCH_M != 0) {
+        fprintf(stderr,
+                "pqeval_bench: error: %s: d = %zu is not a positive multiple of M = %d (the bench "
+                "runs PQ%dx8 and PQ%dx4)\n",
+                ds->base_src, ds->dim, BENCH_M, BENCH_M, BENCH_M);
+        exit(2);
+    }
+    if (ds->n_query == 0) {
+        fprintf(stderr, "pqeval_bench: error: %s: no query vectors\n", ds->query_src);
+        exit(2);
+    }
+    if (ds->n_base < k) {
+        fprintf(stderr, "pqeval_bench: error: %s: %zu base vectors, fewer than --k %zu\n",
+                ds->base_src, ds->n_base, k);
+        exit(2);
+    }
+    if (ds->n_train <= BENCH_K) {
+        fprintf(stderr,
+                "pqeval_bench: error: %s: %zu training vectors; PQ%dx8 needs more than its %d "
+                "centroids\n",
+                ds->train_src, ds->n_train, BENCH_M, BENCH_K);
+        exit(2);
+    }
+    check_finite(ds->base_src, ds->base, ds->n_base, ds->dim);
+    check_finite(ds->query_src, ds->query, ds->n_query, ds->dim);
+    if (!ds->train_is_base)
+        check_finite(ds->train_src, ds->train, ds->n_train, ds->dim);
 }
 
 /* ---- exact k-NN: ours, by blocked sgemm ---------------------------------- */
@@ -576,15 +646,27 @@ static void exact_knn(const float *base, size_t nb, const float *queries, size_t
     free(heaps);
 }
 
-/* 10-recall@10 style: mean fraction of each query's true top-k found in
- * its returned top-k. */
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* k-recall@k: mean fraction of each query's true top-k (distinct ids)
+ * found in its returned top-k; a sorted copy of each true row makes it
+ * k log k per query. */
 static double recall_at(const int64_t *got, const int64_t *truth, size_t nq, size_t k)
 {
     size_t hits = 0;
-    for (size_t q = 0; q < nq; q++)
+    int64_t *sorted = xmalloc(k, sizeof *sorted);
+    for (size_t q = 0; q < nq; q++) {
+        memcpy(sorted, truth + q * k, k * sizeof *sorted);
+        qsort(sorted, k, sizeof *sorted, cmp_i64);
         for (size_t i = 0; i < k; i++)
-            for (size_t j = 0; j < k; j++)
-                hits += got[q * k + i] >= 0 && got[q * k + i] == truth[q * k + j];
+            hits += got[q * k + i] >= 0 &&
+                    bsearch(&got[q * k + i], sorted, k, sizeof *sorted, cmp_i64) != NULL;
+    }
+    free(sorted);
     return (double)hits / (double)(nq * k);
 }
 
@@ -691,6 +773,15 @@ static double base_distortion_faiss(const dataset *ds, FaissIndex *index, uint8_
 /* Trains both quantizers runs times, each run on its own order of the
  * training vectors (training_order), and measures each codebook's
  * distortion on the base; keeps the quantizers of run 0. */
+/* "D=mean sd rel%", the relative deviation left out when the mean is 0. */
+static void fmt_distortion(char *buf, size_t size, double mean, double sd)
+{
+    if (mean > 0)
+        snprintf(buf, size, "D=%.4g sd %.2f%%", mean, 100 * sd / mean);
+    else
+        snprintf(buf, size, "D=%.4g", mean);
+}
+
 static void bench_train(const config *cfg, const dataset *ds, size_t M, unsigned nbits,
                         pqe_pq **ours_out, FaissIndex **faiss_out, row *r)
 {
@@ -750,10 +841,8 @@ static void bench_train(const config *cfg, const dataset *ds, size_t M, unsigned
     mean_sd(d_ours, runs, &r->d_ours_mean, &r->d_ours_sd);
     mean_sd(d_faiss, runs, &r->d_faiss_mean, &r->d_faiss_sd);
     r->d_runs = (int)runs;
-    snprintf(r->ours_q, sizeof r->ours_q, "D=%.4g sd %.2f%%", r->d_ours_mean,
-             100 * r->d_ours_sd / r->d_ours_mean);
-    snprintf(r->faiss_q, sizeof r->faiss_q, "D=%.4g sd %.2f%%", r->d_faiss_mean,
-             100 * r->d_faiss_sd / r->d_faiss_mean);
+    fmt_distortion(r->ours_q, sizeof r->ours_q, r->d_ours_mean, r->d_ours_sd);
+    fmt_distortion(r->faiss_q, sizeof r->faiss_q, r->d_faiss_mean, r->d_faiss_sd);
     free(train);
     free(rec);
     free(codes);
@@ -990,28 +1079,13 @@ static int64_t *bench_groundtruth(const config *cfg, const dataset *ds)
 static void bench_dataset(config *cfg, const dataset *ds, const size_t *sub_counts,
                           size_t n_sub_counts)
 {
-    if (cfg->k > ds->n_base) {
-        fprintf(stderr,
-                "pqeval_bench: error: --k: %zu neighbours asked of the %zu base vectors of %s\n",
-                cfg->k, ds->n_base, ds->name);
-        exit(2);
-    }
-    if (ds->n_train < 256) {
-        fprintf(stderr,
-                "pqeval_bench: error: %s: %zu training vectors are fewer than the 256 centroids of "
-                "PQ16x8\n",
-                ds->name, ds->n_train);
-        exit(2);
-    }
     progress("%s: %zu base, %zu queries, %zu training vectors, d = %zu", ds->name, ds->n_base,
              ds->n_query, ds->n_train, ds->dim);
     printf("- %s: %zu base vectors, %zu queries, %zu training vectors, d = %zu\n", ds->name,
            ds->n_base, ds->n_query, ds->n_train, ds->dim);
     int64_t *truth = bench_groundtruth(cfg, ds);
     for (size_t i = 0; i < n_sub_counts; i++) {
-        size_t M = sub_counts[i];
-        if (ds->dim % M != 0)
-            continue;
+        size_t M = sub_counts[i]; /* check_dataset made sure that M divides d */
         /* Read rate over an array the size of the nbits = 8 codes. */
         cfg->read_rate = measure_read_rate(ds->n_base * M, cfg->n_threads);
         bench_setting(cfg, ds, M, 8, truth);
@@ -1053,12 +1127,16 @@ static void print_targets(void)
                              (double)r->d_runs);
             const char *verdict = diff <= 0                         ? "lower"
                                   : r->d_runs > 1 && diff <= 2 * se ? "equal within the noise"
-                                                                    : "HIGHER";
+                                  : r->d_runs > 1                   ? "HIGHER"
+                                                                    : "HIGHER in one draw "
+                                                                      "(no noise estimate: use --runs-train 2 "
+                                                                      "or more)";
+            double scale = r->d_faiss_mean > 0 ? 100 / r->d_faiss_mean : 0;
             need = 3;
             printf("- %s %s: %.2fx (need >= 3x) at mean distortion %.5g vs %.5g over %d training "
-                   "sets, %+.2f%% (2 standard errors: %.2f%%): %s: %s\n",
+                   "set%s, %+.2f%% (2 standard errors: %.2f%%): %s: %s\n",
                    r->dataset, r->op, sp, r->d_ours_mean, r->d_faiss_mean, r->d_runs,
-                   100 * diff / r->d_faiss_mean, 200 * se / r->d_faiss_mean, verdict,
+                   r->d_runs == 1 ? "" : "s", diff * scale, 2 * se * scale, verdict,
                    sp >= need && verdict[0] != 'H' ? "met" : "NOT met");
             continue;
         }
@@ -1101,8 +1179,9 @@ static void usage(FILE *out)
         "                    [--fmnist-hdf5 FILE] [--fmnist-idx DIR] [--sift-dir DIR]\n"
         "                    [--max-train N] [--max-base N] [--queries N] [--quiet]\n"
         "Times pqeval's PQ training, encoding, ADC/SDC/fast-scan search and exact k-NN\n"
-        "against FAISS's (C API) in one process and prints a Markdown table of medians,\n"
-        "speedups (FAISS time / our time) and rates against the machine's limits.\n"
+        "against FAISS's (C API; SDC through the one setter it lacks) in one process and\n"
+        "prints a Markdown table of medians, speedups (FAISS time / our time) and rates\n"
+        "against the machine's limits.\n"
         "--dataset sift is the SIFT set of --sift-dir (sift-debian in the table) [all].\n"
         "--threads 2, --k 10 and the best SIMD level of this CPU by default.\n"
         "--quick: 20000 base vectors, 200 queries, 10000 training vectors, %d training runs,\n"
@@ -1119,7 +1198,7 @@ static size_t parse_count(const char *opt, const char *v, size_t max)
     char *end;
     errno = 0;
     long long x = strtoll(v, &end, 10);
-    if (errno || end == v || *end || x < 1 || (unsigned long long)x > max) {
+    if (errno || v[0] < '0' || v[0] > '9' || *end || x < 1 || (unsigned long long)x > max) {
         fprintf(stderr, "pqeval_bench: error: %s: \"%s\" is not a whole number from 1 to %zu\n",
                 opt, v, max);
         exit(2);
@@ -1218,6 +1297,13 @@ int main(int argc, char **argv)
         } else if (v && strcmp(a, "--fmnist-idx") == 0) {
             fmnist_idx = v, i++;
         } else if (v && strcmp(a, "--sift-dir") == 0) {
+            if (strlen(v) >= sizeof sift_dir) {
+                fprintf(stderr,
+                        "pqeval_bench: error: --sift-dir: a path of %zu characters; at "
+                        "most %zu\n",
+                        strlen(v), sizeof sift_dir - 1);
+                return 2;
+            }
             snprintf(sift_dir, sizeof sift_dir, "%s", v), i++;
         } else {
             usage(stderr);
@@ -1226,8 +1312,12 @@ int main(int argc, char **argv)
         }
     }
     if (strcmp(which, "all") != 0 && strcmp(which, "fashion-mnist") != 0 &&
-        strcmp(which, "sift") != 0)
-        die("--dataset", "expected fashion-mnist, sift or all");
+        strcmp(which, "sift") != 0) {
+        fprintf(stderr,
+                "pqeval_bench: error: --dataset: \"%s\" is not fashion-mnist, sift or all\n",
+                which);
+        return 2;
+    }
     bool want_fmnist = strcmp(which, "all") == 0 || strcmp(which, "fashion-mnist") == 0;
     bool want_sift = strcmp(which, "all") == 0 || strcmp(which, "sift") == 0;
     if (want_fmnist) {
@@ -1254,12 +1344,18 @@ int main(int argc, char **argv)
         check_pqe(pqe_simd_level_parse(simd, &level), "--simd");
         check_pqe(pqe_simd_force(level), "--simd");
     }
-    if ((max_train && max_train < 256) || (max_base && max_base < 256)) {
+    if (max_train && max_train <= BENCH_K) {
         fprintf(stderr,
-                "pqeval_bench: error: %s %zu: PQ16x8 needs at least 256 training vectors for its "
-                "256 centroids\n",
-                max_train && max_train < 256 ? "--max-train" : "--max-base",
-                max_train && max_train < 256 ? max_train : max_base);
+                "pqeval_bench: error: --max-train %zu: PQ%dx8 needs more training vectors than "
+                "its %d centroids\n",
+                max_train, BENCH_M, BENCH_K);
+        exit(2);
+    }
+    if (max_base && want_fmnist && max_base <= BENCH_K) {
+        fprintf(stderr,
+                "pqeval_bench: error: --max-base %zu: Fashion-MNIST trains on its base, and "
+                "PQ%dx8 needs more training vectors than its %d centroids\n",
+                max_base, BENCH_M, BENCH_K);
         exit(2);
     }
     if (max_base && cfg.k > max_base) {
@@ -1278,6 +1374,24 @@ int main(int argc, char **argv)
     cfg.runs_train = runs_train > 0 ? runs_train : (quick ? QUICK_TRAIN_RUNS : FULL_TRAIN_RUNS);
     omp_set_num_threads(cfg.n_threads);
     openblas_set_num_threads(cfg.n_threads);
+    if ((long)cfg.n_threads > sysconf(_SC_NPROCESSORS_ONLN))
+        fprintf(stderr,
+                "pqeval_bench: warning: --threads %d is more than the %ld online CPUs: both sides "
+                "will share cores and the times say little\n",
+                cfg.n_threads, sysconf(_SC_NPROCESSORS_ONLN));
+
+    /* Every dataset is read and checked before anything is timed. */
+    dataset fmnist, sift;
+    if (want_fmnist) {
+        progress("reading fashion-mnist");
+        load_fmnist(fmnist_hdf5, fmnist_idx, max_base, n_queries, max_train, &fmnist);
+        check_dataset(&fmnist, cfg.k);
+    }
+    if (want_sift) {
+        progress("reading sift-debian");
+        load_sift(sift_dir, max_base, n_queries, max_train, &sift);
+        check_dataset(&sift, cfg.k);
+    }
 
     loadavg(la0, sizeof la0);
     progress("measuring the sgemm peak");
@@ -1295,19 +1409,15 @@ int main(int argc, char **argv)
     printf("- OMP_WAIT_POLICY=%s; load average at start: %s\n",
            getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "(unset)", la0);
 
-    const size_t subs[] = {16};
-    if (want_fmnist) {
-        dataset ds;
-        load_fmnist(fmnist_hdf5, fmnist_idx, max_base, n_queries, max_train, &ds);
-        bench_dataset(&cfg, &ds, subs, 1);
-        dataset_free(&ds);
-    }
-    if (want_sift) {
-        dataset ds;
-        load_sift(sift_dir, max_base, n_queries, max_train, &ds);
-        bench_dataset(&cfg, &ds, subs, 1);
-        dataset_free(&ds);
-    }
+    const size_t subs[] = {BENCH_M};
+    if (want_fmnist)
+        bench_dataset(&cfg, &fmnist, subs, 1);
+    if (want_sift)
+        bench_dataset(&cfg, &sift, subs, 1);
+    if (want_fmnist)
+        dataset_free(&fmnist);
+    if (want_sift)
+        dataset_free(&sift);
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -1317,12 +1427,13 @@ int main(int argc, char **argv)
     printf("\nspeedup = FAISS time / our time (above 1: ours faster).  quality: D = distortion "
            "(mean squared error per base vector), for training its mean over the training runs "
            "(each on its own order of the training vectors) and its relative standard "
-           "deviation, R = 10-recall@10 against the exact "
+           "deviation, R = %zu-recall@%zu against the exact "
            "neighbours, agree = overlap of our exact top-k with IndexFlatL2's.  Rates: GFLOP/s "
            "of the k-means assignment products (training), of n*K*d*2 (encoding) or of the "
            "brute force, against the sgemm peak; GB/s of codes scanned against the rate of "
            "merely reading an array of the same size on the same threads.  extra MiB: heap "
-           "allocated at the peak of a run beyond what was live before it.\n");
+           "allocated at the peak of a run beyond what was live before it.\n",
+           cfg.k, cfg.k);
     print_targets();
     return 0;
 }
