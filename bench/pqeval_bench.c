@@ -852,6 +852,54 @@ static void bench_train(const config *cfg, const dataset *ds, size_t M, unsigned
     free(d_faiss);
 }
 
+/* Times cfg->runs searches of ours (pqe_pq_search with *sp over codes) and,
+ * unless findex is NULL, of FAISS's findex as it is set up, each followed
+ * by its k-recall@k against truth; fills r's medians, recalls, code-scan
+ * rates and peak extra heap.  A side not timed keeps r's NAN. */
+static void time_pq_search(const config *cfg, const dataset *ds, const pqe_pq *pq,
+                           const pqe_search_params *sp, const uint8_t *codes,
+                           size_t code_bytes, FaissIndex *findex, size_t faiss_code_bytes,
+                           const int64_t *truth, row *r)
+{
+    size_t n = ds->n_base, nq = ds->n_query, k = sp->k;
+    int64_t *ids = xmalloc(nq * k, sizeof *ids);
+    float *dist = xmalloc(nq * k, sizeof *dist);
+    double *t_ours = xmalloc((size_t)cfg->runs, sizeof(double));
+    double *t_faiss = xmalloc((size_t)cfg->runs, sizeof(double));
+    double recall_ours = 0, recall_faiss = 0;
+    for (int run = 0; run < cfg->runs; run++) {
+        long long mark = heap_mark();
+        double t0 = now_s();
+        check_pqe(pqe_pq_search(pq, sp, codes, n, ds->query, nq, ids, dist), "pq search");
+        t_ours[run] = now_s() - t0;
+        r->ours_mib = heap_extra_mib(mark);
+        recall_ours = recall_at(ids, truth, nq, k);
+        if (!findex)
+            continue;
+        mark = heap_mark();
+        t0 = now_s();
+        check_faiss(faiss_Index_search(findex, (idx_t)nq, ds->query, (idx_t)k, dist, ids),
+                    "faiss search");
+        t_faiss[run] = now_s() - t0;
+        r->faiss_mib = heap_extra_mib(mark);
+        recall_faiss = recall_at(ids, truth, nq, k);
+    }
+    r->ours_s = median(t_ours, (size_t)cfg->runs);
+    snprintf(r->ours_q, sizeof r->ours_q, "R=%.3f", recall_ours);
+    r->ours_rate = (double)nq * (double)n * (double)code_bytes / r->ours_s / 1e9;
+    if (findex) {
+        r->faiss_s = median(t_faiss, (size_t)cfg->runs);
+        snprintf(r->faiss_q, sizeof r->faiss_q, "R=%.3f", recall_faiss);
+        r->faiss_rate = (double)nq * (double)n * (double)faiss_code_bytes / r->faiss_s / 1e9;
+    }
+    r->limit = cfg->read_rate;
+    r->unit = "GB/s";
+    free(ids);
+    free(dist);
+    free(t_ours);
+    free(t_faiss);
+}
+
 static void bench_setting(const config *cfg, const dataset *ds, size_t M, unsigned nbits,
                           const int64_t *truth)
 {
@@ -908,31 +956,7 @@ static void bench_setting(const config *cfg, const dataset *ds, size_t M, unsign
     pqe_search_params sp = {PQE_SEARCH_ADC, PQE_METRIC_EUCLIDEAN, k, 0, cfg->n_threads};
     snprintf(op, sizeof op, "ADC search PQ%zux%u", M, nbits);
     row *ra = add_row(ds->name, op);
-    double recall_ours = 0, recall_faiss = 0;
-    for (int run = 0; run < cfg->runs; run++) {
-        double t0;
-        mark = heap_mark();
-        t0 = now_s();
-        check_pqe(pqe_pq_search(pq, &sp, codes, n, ds->query, nq, ids, dist), "pq search");
-        t_ours[run] = now_s() - t0;
-        ra->ours_mib = heap_extra_mib(mark);
-        recall_ours = recall_at(ids, truth, nq, k);
-        mark = heap_mark();
-        t0 = now_s();
-        check_faiss(faiss_Index_search(findex, (idx_t)nq, ds->query, (idx_t)k, dist, ids),
-                    "faiss search");
-        t_faiss[run] = now_s() - t0;
-        ra->faiss_mib = heap_extra_mib(mark);
-        recall_faiss = recall_at(ids, truth, nq, k);
-    }
-    ra->ours_s = median(t_ours, (size_t)cfg->runs);
-    ra->faiss_s = median(t_faiss, (size_t)cfg->runs);
-    snprintf(ra->ours_q, sizeof ra->ours_q, "R=%.3f", recall_ours);
-    snprintf(ra->faiss_q, sizeof ra->faiss_q, "R=%.3f", recall_faiss);
-    ra->ours_rate = (double)nq * (double)n * (double)code_bytes / ra->ours_s / 1e9;
-    ra->faiss_rate = (double)nq * (double)n * (double)faiss_code_bytes / ra->faiss_s / 1e9;
-    ra->limit = cfg->read_rate;
-    ra->unit = "GB/s";
+    time_pq_search(cfg, ds, pq, &sp, codes, code_bytes, findex, faiss_code_bytes, truth, ra);
     ra->bound_mib = table_block_mib(cfg, M * K * sizeof(float), pqe_adc_scanner_active().lanes);
 
     /* SDC: ours over our codes, FAISS's IndexPQ (ST_SDC) over its own.  Our
@@ -946,37 +970,12 @@ static void bench_setting(const config *cfg, const dataset *ds, size_t M, unsign
         sp.mode = PQE_SEARCH_SDC;
         if (faiss_sdc)
             check_faiss(pqeval_bench_faiss_pq_use_sdc(findex), "faiss sdc");
-        for (int run = 0; run < cfg->runs; run++) {
-            double t0;
-            mark = heap_mark();
-            t0 = now_s();
-            check_pqe(pqe_pq_search(pq, &sp, codes, n, ds->query, nq, ids, dist), "pq sdc");
-            t_ours[run] = now_s() - t0;
-            rs->ours_mib = heap_extra_mib(mark);
-            recall_ours = recall_at(ids, truth, nq, k);
-            if (!faiss_sdc)
-                continue;
-            mark = heap_mark();
-            t0 = now_s();
-            check_faiss(faiss_Index_search(findex, (idx_t)nq, ds->query, (idx_t)k, dist, ids),
-                        "faiss sdc search");
-            t_faiss[run] = now_s() - t0;
-            rs->faiss_mib = heap_extra_mib(mark);
-            recall_faiss = recall_at(ids, truth, nq, k);
-        }
-        rs->ours_s = median(t_ours, (size_t)cfg->runs);
-        snprintf(rs->ours_q, sizeof rs->ours_q, "R=%.3f", recall_ours);
-        rs->ours_rate = (double)nq * (double)n * (double)code_bytes / rs->ours_s / 1e9;
-        rs->limit = cfg->read_rate;
-        rs->unit = "GB/s";
-        if (faiss_sdc) {
+        time_pq_search(cfg, ds, pq, &sp, codes, code_bytes, faiss_sdc ? findex : NULL,
+                       faiss_code_bytes, truth, rs);
+        if (faiss_sdc)
             check_faiss(pqeval_bench_faiss_pq_use_adc(findex), "faiss adc");
-            rs->faiss_s = median(t_faiss, (size_t)cfg->runs);
-            snprintf(rs->faiss_q, sizeof rs->faiss_q, "R=%.3f", recall_faiss);
-            rs->faiss_rate = (double)nq * (double)n * (double)faiss_code_bytes / rs->faiss_s / 1e9;
-        } else {
+        else
             rs->note = "(FAISS: SDC needs nbits = 8)";
-        }
         sp.mode = PQE_SEARCH_ADC;
     }
 
@@ -993,6 +992,7 @@ static void bench_setting(const config *cfg, const dataset *ds, size_t M, unsign
 
         snprintf(op, sizeof op, "fast-scan search PQ%zux4", M);
         row *rf = add_row(ds->name, op);
+        double recall_ours = 0, recall_faiss = 0;
         for (int run = 0; run < cfg->runs; run++) {
             double t0;
             mark = heap_mark();
@@ -1187,8 +1187,9 @@ static void usage(FILE *out)
         "--quick: 20000 base vectors, 200 queries, 10000 training vectors, %d training runs,\n"
         "3 runs of the rest.  Default: whole bases, 1000 queries, 20000 training vectors,\n"
         "%d training runs (each on its own order of the training vectors), 5 runs of the rest.\n"
-        "Every number must be a whole number of at least 1.  Exit status 0 once the table\n"
-        "is printed, whether or not every target is met; 2 on bad options or input.\n",
+        "Every number must be a whole number of at least 1 (--runs and --runs-train at\n"
+        "most 1000, --threads 1024, --k 100000).  Exit status 0 once the table is\n"
+        "printed, whether or not every target is met; 2 on bad options or input.\n",
         QUICK_TRAIN_RUNS, FULL_TRAIN_RUNS);
 }
 
