@@ -857,9 +857,9 @@ static void bench_train(const config *cfg, const dataset *ds, size_t M, unsigned
  * by its k-recall@k against truth; fills r's medians, recalls, code-scan
  * rates and peak extra heap.  A side not timed keeps r's NAN. */
 static void time_pq_search(const config *cfg, const dataset *ds, const pqe_pq *pq,
-                           const pqe_search_params *sp, const uint8_t *codes,
-                           size_t code_bytes, FaissIndex *findex, size_t faiss_code_bytes,
-                           const int64_t *truth, row *r)
+                           const pqe_search_params *sp, const uint8_t *codes, size_t code_bytes,
+                           FaissIndex *findex, size_t faiss_code_bytes, const int64_t *truth,
+                           row *r)
 {
     size_t n = ds->n_base, nq = ds->n_query, k = sp->k;
     int64_t *ids = xmalloc(nq * k, sizeof *ids);
