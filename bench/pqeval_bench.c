@@ -852,14 +852,16 @@ static void bench_train(const config *cfg, const dataset *ds, size_t M, unsigned
     free(d_faiss);
 }
 
-/* Times cfg->runs searches of ours (pqe_pq_search with *sp over codes) and,
- * unless findex is NULL, of FAISS's findex as it is set up, each followed
- * by its k-recall@k against truth; fills r's medians, recalls, code-scan
- * rates and peak extra heap.  A side not timed keeps r's NAN. */
-static void time_pq_search(const config *cfg, const dataset *ds, const pqe_pq *pq,
-                           const pqe_search_params *sp, const uint8_t *codes, size_t code_bytes,
-                           FaissIndex *findex, size_t faiss_code_bytes, const int64_t *truth,
-                           row *r)
+/* Times cfg->runs searches of ours (the fast scan fs if it is not NULL,
+ * else pqe_pq_search of pq over codes, with *sp) and, unless findex is
+ * NULL, of FAISS's findex as it is set up, each followed by its k-recall@k
+ * against truth; fills r's medians, recalls, code-scan rates (code_bytes
+ * and faiss_code_bytes per base vector) and peak extra heap.  A side not
+ * timed keeps r's NAN. */
+static void time_search(const config *cfg, const dataset *ds, const pqe_search_params *sp,
+                        const pqe_pq *pq, const uint8_t *codes, const pqe_fastscan *fs,
+                        double code_bytes, FaissIndex *findex, double faiss_code_bytes,
+                        const int64_t *truth, row *r)
 {
     size_t n = ds->n_base, nq = ds->n_query, k = sp->k;
     int64_t *ids = xmalloc(nq * k, sizeof *ids);
@@ -870,7 +872,10 @@ static void time_pq_search(const config *cfg, const dataset *ds, const pqe_pq *p
     for (int run = 0; run < cfg->runs; run++) {
         long long mark = heap_mark();
         double t0 = now_s();
-        check_pqe(pqe_pq_search(pq, sp, codes, n, ds->query, nq, ids, dist), "pq search");
+        if (fs)
+            check_pqe(pqe_fastscan_search(fs, sp, ds->query, nq, ids, dist), "fast scan search");
+        else
+            check_pqe(pqe_pq_search(pq, sp, codes, n, ds->query, nq, ids, dist), "pq search");
         t_ours[run] = now_s() - t0;
         r->ours_mib = heap_extra_mib(mark);
         recall_ours = recall_at(ids, truth, nq, k);
@@ -886,11 +891,11 @@ static void time_pq_search(const config *cfg, const dataset *ds, const pqe_pq *p
     }
     r->ours_s = median(t_ours, (size_t)cfg->runs);
     snprintf(r->ours_q, sizeof r->ours_q, "R=%.3f", recall_ours);
-    r->ours_rate = (double)nq * (double)n * (double)code_bytes / r->ours_s / 1e9;
+    r->ours_rate = (double)nq * (double)n * code_bytes / r->ours_s / 1e9;
     if (findex) {
         r->faiss_s = median(t_faiss, (size_t)cfg->runs);
         snprintf(r->faiss_q, sizeof r->faiss_q, "R=%.3f", recall_faiss);
-        r->faiss_rate = (double)nq * (double)n * (double)faiss_code_bytes / r->faiss_s / 1e9;
+        r->faiss_rate = (double)nq * (double)n * faiss_code_bytes / r->faiss_s / 1e9;
     }
     r->limit = cfg->read_rate;
     r->unit = "GB/s";
@@ -906,11 +911,9 @@ static void bench_setting(const config *cfg, const dataset *ds, size_t M, unsign
     char op[64], spec[64];
     pqe_pq *pq = NULL;
     FaissIndex *findex = NULL;
-    size_t n = ds->n_base, nq = ds->n_query, d = ds->dim, k = cfg->k;
+    size_t n = ds->n_base, d = ds->dim, k = cfg->k;
     size_t code_bytes, faiss_code_bytes;
     uint8_t *codes, *fcodes;
-    int64_t *ids = xmalloc(nq * k, sizeof *ids);
-    float *dist = xmalloc(nq * k, sizeof *dist);
     double *t_ours = xmalloc((size_t)cfg->runs, sizeof(double));
     double *t_faiss = xmalloc((size_t)cfg->runs, sizeof(double));
     size_t K = (size_t)1 << nbits;
@@ -956,7 +959,8 @@ static void bench_setting(const config *cfg, const dataset *ds, size_t M, unsign
     pqe_search_params sp = {PQE_SEARCH_ADC, PQE_METRIC_EUCLIDEAN, k, 0, cfg->n_threads};
     snprintf(op, sizeof op, "ADC search PQ%zux%u", M, nbits);
     row *ra = add_row(ds->name, op);
-    time_pq_search(cfg, ds, pq, &sp, codes, code_bytes, findex, faiss_code_bytes, truth, ra);
+    time_search(cfg, ds, &sp, pq, codes, NULL, (double)code_bytes, findex, (double)faiss_code_bytes,
+                truth, ra);
     ra->bound_mib = table_block_mib(cfg, M * K * sizeof(float), pqe_adc_scanner_active().lanes);
 
     /* SDC: ours over our codes, FAISS's IndexPQ (ST_SDC) over its own.  Our
@@ -970,8 +974,8 @@ static void bench_setting(const config *cfg, const dataset *ds, size_t M, unsign
         sp.mode = PQE_SEARCH_SDC;
         if (faiss_sdc)
             check_faiss(pqeval_bench_faiss_pq_use_sdc(findex), "faiss sdc");
-        time_pq_search(cfg, ds, pq, &sp, codes, code_bytes, faiss_sdc ? findex : NULL,
-                       faiss_code_bytes, truth, rs);
+        time_search(cfg, ds, &sp, pq, codes, NULL, (double)code_bytes, faiss_sdc ? findex : NULL,
+                    (double)faiss_code_bytes, truth, rs);
         if (faiss_sdc)
             check_faiss(pqeval_bench_faiss_pq_use_adc(findex), "faiss adc");
         else
@@ -992,31 +996,7 @@ static void bench_setting(const config *cfg, const dataset *ds, size_t M, unsign
 
         snprintf(op, sizeof op, "fast-scan search PQ%zux4", M);
         row *rf = add_row(ds->name, op);
-        double recall_ours = 0, recall_faiss = 0;
-        for (int run = 0; run < cfg->runs; run++) {
-            double t0;
-            mark = heap_mark();
-            t0 = now_s();
-            check_pqe(pqe_fastscan_search(fs, &sp, ds->query, nq, ids, dist), "fast scan search");
-            t_ours[run] = now_s() - t0;
-            rf->ours_mib = heap_extra_mib(mark);
-            recall_ours = recall_at(ids, truth, nq, k);
-            mark = heap_mark();
-            t0 = now_s();
-            check_faiss(faiss_Index_search(ffs, (idx_t)nq, ds->query, (idx_t)k, dist, ids),
-                        "faiss fs search");
-            t_faiss[run] = now_s() - t0;
-            rf->faiss_mib = heap_extra_mib(mark);
-            recall_faiss = recall_at(ids, truth, nq, k);
-        }
-        rf->ours_s = median(t_ours, (size_t)cfg->runs);
-        rf->faiss_s = median(t_faiss, (size_t)cfg->runs);
-        snprintf(rf->ours_q, sizeof rf->ours_q, "R=%.3f", recall_ours);
-        snprintf(rf->faiss_q, sizeof rf->faiss_q, "R=%.3f", recall_faiss);
-        rf->ours_rate = (double)nq * (double)n * (double)(M / 2.0) / rf->ours_s / 1e9;
-        rf->faiss_rate = (double)nq * (double)n * (double)(M / 2.0) / rf->faiss_s / 1e9;
-        rf->limit = cfg->read_rate;
-        rf->unit = "GB/s";
+        time_search(cfg, ds, &sp, NULL, NULL, fs, M / 2.0, ffs, M / 2.0, truth, rf);
         rf->bound_mib = table_block_mib(cfg, M * 16 * sizeof(float), 1);
         pqe_fastscan_free(fs);
         faiss_Index_free(ffs);
@@ -1026,8 +1006,6 @@ static void bench_setting(const config *cfg, const dataset *ds, size_t M, unsign
     pqe_pq_free(pq);
     free(codes);
     free(fcodes);
-    free(ids);
-    free(dist);
     free(t_ours);
     free(t_faiss);
 }
