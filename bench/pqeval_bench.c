@@ -27,7 +27,7 @@
  * after k-means, which pqeval does not do; "np" compares the same work.
  *
  * Depends on: the public pqeval API (pq.h, search.h, fastscan.h, io.h),
- * simd/adc_kernels.h and topk.h (internal), the FAISS C API and
+ * simd/adc_kernels.h, topk.h and util.h (internal), the FAISS C API and
  * faiss_pq_sdc.h (IndexPQ's search_type), CBLAS, OpenMP.
  */
 #include <cblas.h>
@@ -60,6 +60,7 @@
 #include "pqeval/search.h"
 #include "simd/adc_kernels.h"
 #include "topk.h"
+#include "util.h"
 
 /* OpenBLAS extensions (not in cblas.h everywhere). */
 void openblas_set_num_threads(int num_threads);
@@ -544,12 +545,11 @@ static void load_fmnist(const char *hdf5, const char *idx_dir, size_t max_base, 
  * of x (n x d). */
 static void check_finite(const char *src, const float *x, size_t n, size_t d)
 {
-    for (size_t i = 0; i < n * d; i++) {
-        if (!isfinite(x[i])) {
-            fprintf(stderr, "pqeval_bench: error: %s: row %zu, column %zu is %g\n", src, i / d,
-                    i % d, (double)x[i]);
-            exit(2);
-        }
+    size_t i = pqe_first_nonfinite(x, n * d);
+    if (i < n * d) {
+        fprintf(stderr, "pqeval_bench: error: %s: row %zu, column %zu is %g\n", src, i / d, i % d,
+                (double)x[i]);
+        exit(2);
     }
 }
 
@@ -770,9 +770,6 @@ static double base_distortion_faiss(const dataset *ds, FaissIndex *index, uint8_
     return distortion(ds->base, rec, ds->n_base, ds->dim);
 }
 
-/* Trains both quantizers runs times, each run on its own order of the
- * training vectors (training_order), and measures each codebook's
- * distortion on the base; keeps the quantizers of run 0. */
 /* "D=mean sd rel%", the relative deviation left out when the mean is 0. */
 static void fmt_distortion(char *buf, size_t size, double mean, double sd)
 {
@@ -781,6 +778,10 @@ static void fmt_distortion(char *buf, size_t size, double mean, double sd)
     else
         snprintf(buf, size, "D=%.4g", mean);
 }
+
+/* Trains both quantizers runs times, each run on its own order of the
+ * training vectors (training_order), and measures each codebook's
+ * distortion on the base; keeps the quantizers of run 0. */
 
 static void bench_train(const config *cfg, const dataset *ds, size_t M, unsigned nbits,
                         pqe_pq **ours_out, FaissIndex **faiss_out, row *r)

@@ -268,51 +268,41 @@ static void scan_u16(const float *table, size_t M, size_t K, const uint8_t *code
 }
 
 /* The SDC table: D[m][a][b] = |c_a - c_b|^2, or -<c_a, c_b> for inner
- * products.  cbt receives the codebooks transposed, cbt[m][j][b], so the
- * loop over b runs over adjacent floats and vectorizes; each entry still
- * sums its dsub terms in the order j = 0, 1, ..., as a plain dot product
- * would (ISO C: no contraction into FMAs), so the table is the same to the
- * bit at every SIMD width. */
-static void sdc_table(const pqe_pq *pq, bool ip, float *sdc, float *cbt, int n_threads)
+ * products.  The loop over b reads the pq's transposed codebooks
+ * (pqe_pq_codebooks_t: [m][j][b]), adjacent floats, and vectorizes; each
+ * entry still sums its dsub terms in the order j = 0, 1, ..., as a plain
+ * dot product would (ISO C: no contraction into FMAs), so the table is the
+ * same to the bit at every SIMD width. */
+static void sdc_table(const pqe_pq *pq, bool ip, float *sdc, int n_threads)
 {
     size_t M = pqe_pq_n_sub(pq), K = pqe_pq_ksub(pq), dsub = pqe_pq_dim(pq) / M;
-    const float *cb = pqe_pq_codebooks(pq);
+    const float *cb = pqe_pq_codebooks(pq), *cbt = pqe_pq_codebooks_t(pq);
 
-#pragma omp parallel num_threads(n_threads)
-    {
-#pragma omp for schedule(static)
-        for (size_t m = 0; m < M; m++) {
-            for (size_t b = 0; b < K; b++) {
-                for (size_t j = 0; j < dsub; j++)
-                    cbt[(m * dsub + j) * K + b] = cb[(m * K + b) * dsub + j];
-            }
-        }
-#pragma omp for schedule(static) collapse(2)
-        for (size_t m = 0; m < M; m++) {
-            for (size_t a = 0; a < K; a++) {
-                const float *ca = cb + (m * K + a) * dsub;
-                const float *ct = cbt + m * dsub * K;
-                float *row = sdc + (m * K + a) * K;
-                for (size_t b = 0; b < K; b++)
-                    row[b] = 0;
-                for (size_t j = 0; j < dsub; j++) {
-                    const float x = ca[j], *cj = ct + j * K;
-                    if (ip) {
+#pragma omp parallel for num_threads(n_threads) schedule(static) collapse(2)
+    for (size_t m = 0; m < M; m++) {
+        for (size_t a = 0; a < K; a++) {
+            const float *ca = cb + (m * K + a) * dsub;
+            const float *ct = cbt + m * dsub * K;
+            float *row = sdc + (m * K + a) * K;
+            for (size_t b = 0; b < K; b++)
+                row[b] = 0;
+            for (size_t j = 0; j < dsub; j++) {
+                const float x = ca[j], *cj = ct + j * K;
+                if (ip) {
 #pragma omp simd
-                        for (size_t b = 0; b < K; b++)
-                            row[b] += x * cj[b];
-                    } else {
+                    for (size_t b = 0; b < K; b++)
+                        row[b] += x * cj[b];
+                } else {
 #pragma omp simd
-                        for (size_t b = 0; b < K; b++) {
-                            float t = x - cj[b];
-                            row[b] += t * t;
-                        }
+                    for (size_t b = 0; b < K; b++) {
+                        float t = x - cj[b];
+                        row[b] += t * t;
                     }
                 }
-                if (ip) {
-                    for (size_t b = 0; b < K; b++)
-                        row[b] = -row[b];
-                }
+            }
+            if (ip) {
+                for (size_t b = 0; b < K; b++)
+                    row[b] = -row[b];
             }
         }
     }
@@ -435,7 +425,7 @@ pqe_status pqe_pq_search(const pqe_pq *pq, const pqe_search_params *params, cons
 {
     pqe_status st = PQE_OK;
     size_t M, K, d, cb, table_floats;
-    float *tables = NULL, *itables = NULL, *cand_dists = NULL, *sdc = NULL, *cbt = NULL;
+    float *tables = NULL, *itables = NULL, *cand_dists = NULL, *sdc = NULL;
     uint32_t *cands = NULL;
     uint8_t *qcodes = NULL;
     bool ip;
@@ -492,14 +482,11 @@ pqe_status pqe_pq_search(const pqe_pq *pq, const pqe_search_params *params, cons
         }
         sdc = pqe_alloc_array(need / sizeof *sdc, sizeof *sdc, "sdc table");
         qcodes = pqe_alloc_array(n_queries, cb, "sdc query codes");
-        cbt = pqe_alloc_array(K * d, sizeof *cbt, "sdc transposed codebooks");
-        if (!sdc || !qcodes || !cbt) {
+        if (!sdc || !qcodes) {
             st = pqe_alloc_status();
             goto cleanup;
         }
-        sdc_table(pq, ip, sdc, cbt, n_threads);
-        free(cbt);
-        cbt = NULL;
+        sdc_table(pq, ip, sdc, n_threads);
         st = pqe_pq_encode(pq, queries, n_queries, qcodes);
         if (st != PQE_OK)
             goto cleanup;
@@ -555,7 +542,6 @@ cleanup:
     free(cands);
     free(cand_dists);
     free(sdc);
-    free(cbt);
     free(qcodes);
     return st;
 }
